@@ -1,0 +1,39 @@
+# Two commands do all the set-up on a fresh machine with Python 3.11:
+#   make book   builds the HTML book into _build/html (the main job)
+#   make test   runs the whole test suite (unit, data, notebooks with nbval, book, browser)
+# Both create the virtual environment .venv from requirements.lock when it is missing.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test env data lock bench clean
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(VENV)/bin/uv pip sync --quiet --python $(PY) requirements.lock
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+env: $(STAMP)
+
+book: $(STAMP)
+	$(PY) -m ztown book
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadscope
+
+data: $(STAMP)
+	$(PY) -m ztown synth --out datapackage
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+lock:
+	$(VENV)/bin/uv pip compile requirements.in --python-version 3.11 \
+	  --override requirements-overrides.txt --generate-hashes --no-header -o requirements.lock
+
+clean:
+	rm -rf _build

@@ -1,0 +1,1 @@
+"""Z town study helpers."""
