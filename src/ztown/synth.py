@@ -120,7 +120,7 @@ def default_parameters(seed: int = DEFAULT_SEED) -> dict[str, Param]:
     for cid in CAUSE_IDS:
         P.append(Param(f"beta_{cid}", betas[cid], "cause_effect", "Likert points per Likert point",
                        f"Effect of the {cid} cause index on every service-effectiveness dimension."))
-    means = {"Z": (2.70, 2.90, 2.80, 2.75, 2.55), "A": (3.30, 3.20, 3.15, 3.25, 3.10),
+    means = {"Z": (2.60, 2.70, 2.70, 2.65, 2.50), "A": (3.30, 3.20, 3.15, 3.25, 3.10),
              "B": (3.20, 3.25, 3.10, 3.30, 3.35), "C": (3.15, 3.10, 3.20, 3.20, 3.30),
              "D": (3.40, 3.15, 3.25, 3.15, 3.05)}
     for town, vals in means.items():
