@@ -3,13 +3,14 @@
 Items are answered on 1-5; negatively worded items are reversed (6 - x) so that a higher score
 always means a better state. A respondent's scale score is the mean of the items they answered
 ("don't know" and "refused" are missing, not zero). Village indices of the causes are means over
-the OTHER respondents of the village (leave-one-out), so a respondent's own answering style
-cannot enter both sides of a regression.
+all respondents of the village: a property of the village, constant within it. (A leave-one-out
+mean would keep a respondent's own answering style out of the index, but it varies within the
+village in exact opposition to the respondent's own answers, which a random-intercept model then
+mistakes for the effect; with ~40 respondents the own-answer share of the full mean is 1/40.)
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from .constructs import CAUSE_IDS, CONSTRUCTS, ITEMS, PROBLEM_IDS, items_of
@@ -70,18 +71,10 @@ def scale_scores(respondents: pd.DataFrame, min_items: int = 2) -> pd.DataFrame:
     return frame
 
 
-def leave_one_out_mean(values: pd.Series, groups: pd.Series) -> pd.Series:
-    """Mean of `values` over the other members of each respondent's group (NaN values ignored)."""
-    total = values.fillna(0).groupby(groups).transform("sum")
-    count = values.notna().groupby(groups).transform("sum")
-    own_n = values.notna().astype(float)
-    return (total - values.fillna(0)) / (count - own_n).replace(0, np.nan)
-
-
 def analysis_frame(data) -> pd.DataFrame:
     """One row per respondent: demographics, town, scale scores and leave-one-out village cause indices.
 
-    Cause index columns are named `idx_<cause>`; `z_town` is 1 for Z town, 0 for comparison towns.
+    Cause index columns (village means of the cause scales) are named `idx_<cause>`; `z_town` is 1 for Z town, 0 for comparison towns.
     """
     r = data.respondents
     frame = r[["respondent_id", "village_id", "role", "sex", "age", "education", "satisfaction",
@@ -91,7 +84,7 @@ def analysis_frame(data) -> pd.DataFrame:
     scores = scale_scores(r)
     frame = pd.concat([frame.reset_index(drop=True), scores.reset_index(drop=True)], axis=1)
     for cid in CAUSE_IDS:
-        frame[f"idx_{cid}"] = leave_one_out_mean(frame[cid], frame["village_id"])
+        frame[f"idx_{cid}"] = frame.groupby("village_id")[cid].transform("mean")
     frame["z_town"] = (frame["town_id"] == "Z").astype(int)
     frame["age"] = frame["age"].astype(float)
     frame["role"] = pd.Categorical(frame["role"].astype(str), categories=["villager", "member", "cadre"])

@@ -116,11 +116,11 @@ def default_parameters(seed: int = DEFAULT_SEED) -> dict[str, Param]:
         Param("share_cadre", 0.10, "design", "share", "Share of respondents who are village cadres."),
         Param("share_member", 0.25, "design", "share", "Share of respondents who are ordinary Party members."),
     ]
-    betas = {"sup": 0.30, "sys": 0.15, "eva": 0.20, "sel": 0.25, "fun": 0.35}
+    betas = {"sup": 0.30, "sys": 0.20, "eva": 0.20, "sel": 0.25, "fun": 0.35}
     for cid in CAUSE_IDS:
         P.append(Param(f"beta_{cid}", betas[cid], "cause_effect", "Likert points per Likert point",
                        f"Effect of the {cid} cause index on every service-effectiveness dimension."))
-    means = {"Z": (2.60, 2.70, 2.70, 2.65, 2.50), "A": (3.30, 3.20, 3.15, 3.25, 3.10),
+    means = {"Z": (2.60, 2.65, 2.70, 2.65, 2.50), "A": (3.30, 3.20, 3.15, 3.25, 3.10),
              "B": (3.20, 3.25, 3.10, 3.30, 3.35), "C": (3.15, 3.10, 3.20, 3.20, 3.30),
              "D": (3.40, 3.15, 3.25, 3.15, 3.05)}
     for town, vals in means.items():
@@ -128,11 +128,11 @@ def default_parameters(seed: int = DEFAULT_SEED) -> dict[str, Param]:
             P.append(Param(f"mean_{town}_{cid}", v, "town_mean", "Likert points",
                            f"Mean of the {cid} cause index in town {town}."))
     P += [
-        Param("cause_sd", 0.40, "noise", "Likert points", "Within-town SD of each cause index across villages."),
+        Param("cause_sd", 0.35, "noise", "Likert points", "Within-town SD of each cause index across villages."),
         Param("cause_corr", 0.30, "noise", "correlation", "Correlation between any two cause indices in a village."),
         Param("effect_noise_sd", 0.15, "noise", "Likert points", "SD of the village-level effectiveness residual u_k."),
         Param("leniency_sd", 0.25, "perception", "Likert points", "SD of a respondent's general leniency r_i."),
-        Param("item_noise_sd", 0.60, "perception", "Likert points", "SD of the item-level perception noise."),
+        Param("item_noise_sd", 0.50, "perception", "Likert points", "SD of the item-level perception noise."),
         Param("role_shift_member", 0.15, "perception", "Likert points",
               "Shift of members' answers on problem items (members rate services higher)."),
         Param("role_shift_cadre", 0.35, "perception", "Likert points",

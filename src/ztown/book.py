@@ -1,0 +1,182 @@
+"""Build the HTML book, and the hashes that key its notebook-execution cache.
+
+`build_book()` runs `jupyter-book build <source> --builder html -W -n` as a subprocess of this
+environment's jupyter-book, so the build is the same from any working directory. A build that
+fails, or that logs a single warning, leaves no `_build/html` behind (and no doctrees, so the next
+build re-reads every page and reports every warning again instead of hiding them behind the
+incremental build).
+
+The execution cache lives in `_build/.jupyter_cache/<data hash>-<code hash>/`: jupyter-cache keys
+a notebook only by its own code cells, so the folder name carries what else the outputs depend on
+(the data package the kernels read, and the `ztown` helpers and pinned environment they run with).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import DataPackageError, Problem
+from .paths import REPO_ROOT
+
+BUILD_DIR_NAME = "_build"
+CACHE_DIR_NAME = ".jupyter_cache"
+
+# Lines of jupyter-book/Sphinx output that are warnings: Sphinx's "file:line: WARNING: ..." and
+# "WARNING: ...", and jupyter-book's own boxed "[Warning] ..." / "Warning: ..." messages.
+WARNING_LINE = re.compile(r"(^|:\s|\s)WARNING:|\[Warning\]|^\W*Warning: ")
+
+
+def _sha256_file(path: Path, digest: "hashlib._Hash") -> None:
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+
+
+def _resource_files(descriptor_path: Path, descriptor: dict) -> list[tuple[str, Path]]:
+    """Every local file a descriptor points to (data, and schema/dialect given as paths)."""
+    base = descriptor_path.parent
+    files = []
+    for index, resource in enumerate(descriptor.get("resources", [])):
+        name = resource.get("name", f"#{index}")
+        paths = resource.get("path", [])
+        paths = [paths] if isinstance(paths, str) else list(paths)
+        paths += [resource[key] for key in ("schema", "dialect") if isinstance(resource.get(key), str)]
+        for rel in paths:
+            if re.match(r"^[a-z][a-z0-9+.-]*://", rel):
+                raise DataPackageError(str(descriptor_path), [Problem(
+                    name, None, "path", "remote-path", "a local file (the book is built offline)", rel,
+                    str(descriptor_path))])
+            files.append((name, base / rel))
+    return files
+
+
+def data_package_hash(descriptor_path: Path) -> str:
+    """SHA-256 over the descriptor and every file it points to, in descriptor order."""
+    descriptor_path = Path(descriptor_path)
+    if not descriptor_path.is_file():
+        raise DataPackageError(str(descriptor_path), [Problem(
+            None, None, None, "missing-descriptor", "a datapackage.json file", "no such file",
+            str(descriptor_path))])
+    raw = descriptor_path.read_bytes()
+    try:
+        descriptor = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise DataPackageError(str(descriptor_path), [Problem(
+            None, exc.lineno, None, "invalid-json", "a JSON object", exc.msg, str(descriptor_path))]) from exc
+    digest = hashlib.sha256()
+    digest.update(b"datapackage.json\0")
+    digest.update(raw)
+    for resource, path in _resource_files(descriptor_path, descriptor):
+        if not path.is_file():
+            raise DataPackageError(str(descriptor_path), [Problem(
+                resource, None, "path", "missing-file", "an existing file", f"no file {path}", str(path))])
+        digest.update(b"\0" + path.relative_to(descriptor_path.parent).as_posix().encode() + b"\0")
+        _sha256_file(path, digest)
+    return digest.hexdigest()
+
+
+def code_hash(repo_root: Path = REPO_ROOT) -> str:
+    """SHA-256 over the `ztown` package source and the lock file: what the notebooks run with."""
+    package_dir = Path(__file__).resolve().parent
+    files = sorted(p for p in package_dir.rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+    lock = repo_root / "requirements.lock"
+    if lock.is_file():
+        files.append(lock)
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0")
+        _sha256_file(path, digest)
+    return digest.hexdigest()
+
+
+def execution_cache_dir(build_dir: Path, data_hash: str, helpers_hash: str) -> Path:
+    """Where myst-nb's jupyter-cache lives for this data package and these helpers."""
+    return Path(build_dir) / CACHE_DIR_NAME / f"{data_hash[:16]}-{helpers_hash[:8]}"
+
+
+@dataclass
+class BookBuild:
+    """What one `jupyter-book build` did."""
+
+    returncode: int
+    seconds: float
+    html_dir: Path
+    warnings: list[str] = field(default_factory=list)
+    log_path: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.warnings
+
+
+def jupyter_book_executable() -> Path:
+    """The jupyter-book of the running interpreter's environment (not whatever is on PATH)."""
+    exe = Path(sys.executable).parent / "jupyter-book"
+    if not exe.is_file():
+        raise FileNotFoundError(f"jupyter-book is not installed next to {sys.executable} (run `make env`)")
+    return exe
+
+
+def build_book(source: Path = REPO_ROOT, data: Path | None = None, keep_going: bool = False,
+               echo=print) -> BookBuild:
+    """Build `source` (a folder with _config.yml and _toc.yml) into `source/_build/html`.
+
+    `data`, when given, is the data package (folder or datapackage.json) the notebooks read;
+    otherwise they read $ZTOWN_DATAPACKAGE or the repository's datapackage/. `keep_going`
+    reports every warning instead of stopping at the first. Only one build of a source runs at
+    a time (a lock file in `_build`), so parallel test workers cannot interleave two builds.
+    """
+    from .loader import ENV_VAR, resolve_descriptor
+
+    source = Path(source).resolve()
+    for required in ("_config.yml", "_toc.yml"):
+        if not (source / required).is_file():
+            raise FileNotFoundError(f"{source / required} does not exist: not a book folder")
+    env = dict(os.environ)
+    if data is not None:
+        descriptor = resolve_descriptor(data)
+        if not descriptor.is_file():
+            raise FileNotFoundError(f"--data {data}: no data package descriptor at {descriptor}")
+        env[ENV_VAR] = str(descriptor)
+    build_dir = source / BUILD_DIR_NAME
+    html_dir = build_dir / "html"
+    build_dir.mkdir(exist_ok=True)
+    log_path = build_dir / "book-build.log"
+    command = [str(jupyter_book_executable()), "build", str(source), "--builder", "html", "-W", "-n"]
+    if keep_going:
+        command.append("--keep-going")
+
+    with (build_dir / ".ztown-book.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        started = time.perf_counter()
+        warnings = []
+        with log_path.open("w", encoding="utf-8") as log:
+            process = subprocess.Popen(command, cwd=source, env=env, stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT, text=True, encoding="utf-8",
+                                       errors="replace")
+            assert process.stdout is not None
+            for line in process.stdout:
+                log.write(line)
+                echo(line.rstrip("\n"))
+                if WARNING_LINE.search(line):
+                    warnings.append(line.strip())
+            returncode = process.wait()
+        seconds = time.perf_counter() - started
+        result = BookBuild(returncode, seconds, html_dir, warnings, log_path)
+        if not result.ok:
+            # Nothing stale may survive a failed build: the HTML would look current, and the
+            # doctrees would let the next incremental build skip (and so hide) the failing pages.
+            shutil.rmtree(html_dir, ignore_errors=True)
+            shutil.rmtree(build_dir / ".doctrees", ignore_errors=True)
+    return result
