@@ -1,0 +1,105 @@
+"""Sphinx extension that ties the book build to the data package it is built from.
+
+Listed under `sphinx: extra_extensions` in _config.yml. On `config-inited`, before
+sphinx-external-toc reads _toc.yml (its handler has priority 900; ours runs at 100), it
+
+1. resolves the data package exactly as `ztown.loader.resolve_descriptor()` does
+   ($ZTOWN_DATAPACKAGE, else the repository's datapackage/) and exports the absolute path as
+   $ZTOWN_DATAPACKAGE, so the notebook kernels (children of this process) read the same package;
+2. hashes the package (and the `ztown` helpers) into the config values `ztown_data_hash` and
+   `ztown_code_hash`, declared with rebuild="env", so Sphinx re-reads every page when either
+   changes, and points myst-nb's execution cache at `_build/.jupyter_cache/<data16>-<code8>`,
+   so the cache can never serve outputs computed from other data or other helpers;
+3. writes the codebook, glossary and citation pages into `<srcdir>/book/generated/`, which the
+   table of contents lists (a glob included), so they must exist before the toc is parsed.
+
+myst-nb copies `nb_execution_cache_path` into its own configuration only on `builder-inited`,
+after this handler, and jupyter-book passes its `execute.cache` value in as a config override,
+which is applied before `config-inited`; so the value set here is the one used.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from sphinx.application import Sphinx
+from sphinx.config import Config
+from sphinx.errors import ExtensionError
+from sphinx.util import logging
+
+from . import __version__
+
+logger = logging.getLogger(__name__)
+
+# sphinx_external_toc.parse_toc_to_env runs on config-inited with priority 900
+BEFORE_EXTERNAL_TOC = 100
+GENERATED_DIR = Path("book") / "generated"
+
+
+def _sync_tree(fresh: Path, target: Path) -> None:
+    """Make `target` a copy of `fresh`, touching only files whose content changed.
+
+    Unchanged pages keep their modification time, so Sphinx does not re-read them (and the
+    pages that link to them) on every build.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    wanted = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}
+    for old in [p for p in target.rglob("*") if p.is_file()]:
+        if old.relative_to(target) not in wanted:
+            old.unlink()
+    for rel in sorted(wanted):
+        src, dst = fresh / rel, target / rel
+        if dst.is_file() and filecmp.cmp(src, dst, shallow=False):
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+
+
+def write_generated_pages(descriptor_path: Path, srcdir: Path) -> Path:
+    """Write the data-package pages into `srcdir/book/generated` via `ztown.codebook.write_pages`."""
+    from .codebook import write_pages
+
+    target = Path(srcdir) / GENERATED_DIR
+    with tempfile.TemporaryDirectory(prefix="ztown-generated-") as scratch:
+        written = write_pages(descriptor_path, Path(scratch))
+        if not written:
+            raise ExtensionError(f"ztown.codebook.write_pages wrote no page for {descriptor_path}")
+        _sync_tree(Path(scratch), target)
+    return target
+
+
+def on_config_inited(app: Sphinx, config: Config) -> None:
+    from .book import code_hash, data_package_hash, execution_cache_dir
+    from .errors import DataPackageError
+    from .loader import ENV_VAR, resolve_descriptor
+
+    descriptor_path = resolve_descriptor()
+    try:
+        data_hash = data_package_hash(descriptor_path)
+    except DataPackageError as exc:
+        raise ExtensionError(f"cannot build the book from this data package: {exc}") from exc
+    os.environ[ENV_VAR] = str(descriptor_path)
+
+    config.ztown_data_hash = data_hash
+    config.ztown_code_hash = code_hash()
+    config.ztown_datapackage = str(descriptor_path)
+    cache_dir = execution_cache_dir(Path(app.outdir).parent, data_hash, config.ztown_code_hash)
+    config.nb_execution_cache_path = str(cache_dir)
+    logger.info("[ztown] data package %s (sha256 %s); execution cache %s",
+                descriptor_path, data_hash[:16], cache_dir)
+
+    generated = write_generated_pages(descriptor_path, Path(app.srcdir))
+    logger.info("[ztown] codebook pages written to %s", generated)
+
+
+def setup(app: Sphinx) -> dict:
+    # rebuild="env": a changed value makes Sphinx discard its saved environment and re-read all pages
+    app.add_config_value("ztown_data_hash", "", "env", str)
+    app.add_config_value("ztown_code_hash", "", "env", str)
+    app.add_config_value("ztown_datapackage", "", "", str)  # informational: the hash decides
+    app.connect("config-inited", on_config_inited, priority=BEFORE_EXTERNAL_TOC)
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

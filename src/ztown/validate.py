@@ -1,0 +1,555 @@
+"""Check a data package: frictionless' own checks plus the study's schema, with a cached result.
+
+Validation answers one question, "can the study trust these bytes?", so its result is keyed by a
+SHA-256 over the descriptor and every resource file (plus the frictionless and ztown versions and
+a fingerprint of this checker and of the study's schema). A repeated check of the same bytes is
+then a dictionary or file look-up instead of a frictionless run (which takes about a second, and
+importing frictionless almost another). Different bytes give a different key, so a cache entry is
+never reused for changed data.
+
+Three layers of checks, all of whose problems are reported together:
+
+1. the files themselves: the descriptor parses, every resource file exists, is a local path inside
+   the package, and is valid UTF-8 (located to row and field);
+2. the study's schema (`ztown.schema`): every resource the study needs, with its fields, types,
+   constraints, categories, missing-value codes and keys, so that a loosened descriptor is refused;
+3. frictionless' validation of the package against its own descriptor (types, constraints,
+   headers, blank rows, primary and foreign keys), each error mapped to a `Problem`.
+
+Problem paths are relative to the package folder, so a report stays right wherever the same bytes
+are found.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path, PurePosixPath
+
+from . import __version__, schema
+from .errors import DataPackageError, Problem
+from .paths import default_datapackage
+
+ENV_VAR = "ZTOWN_DATAPACKAGE"
+CACHE_ENV_VAR = "ZTOWN_CACHE_DIR"
+DESCRIPTOR_NAME = "datapackage.json"
+# frictionless stops listing errors of one resource after this many; we say so when it happens
+ERROR_LIMIT = 1000
+_MEMORY_CACHE_SIZE = 64
+
+
+def resolve_descriptor(path: str | os.PathLike | None = None) -> Path:
+    """The datapackage.json to read: an explicit path (folder or file), $ZTOWN_DATAPACKAGE, or the default."""
+    raw = path if path is not None else os.environ.get(ENV_VAR) or default_datapackage()
+    p = Path(raw).expanduser().resolve()
+    return p / DESCRIPTOR_NAME if p.is_dir() else p
+
+
+# --------------------------------------------------------------------------- the bytes
+
+
+@dataclass
+class PackageFiles:
+    """The bytes of a package, read once: they are hashed, validated and parsed from the same copy."""
+
+    descriptor_path: Path
+    descriptor_bytes: bytes | None  # None if the descriptor could not be read
+    descriptor: dict | None  # None if it is not a JSON object
+    data: dict[str, bytes] = field(default_factory=dict)  # resource name -> file bytes, for files read
+    problems: list[Problem] = field(default_factory=list)  # problems found while reading
+    content_hash: str = ""
+    frictionless_safe: bool = True  # False if frictionless must not be run (e.g. a remote path)
+
+    @property
+    def base(self) -> Path:
+        return self.descriptor_path.parent
+
+
+def _relative(descriptor_path: Path, target: Path) -> str:
+    try:
+        return target.relative_to(descriptor_path.parent).as_posix()
+    except ValueError:
+        return str(target)
+
+
+def _resources(descriptor: dict | None) -> list[dict]:
+    """The descriptor's resources that are objects with a name (the rest frictionless reports)."""
+    if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
+        return []
+    return [r for r in descriptor["resources"] if isinstance(r, dict) and isinstance(r.get("name"), str)]
+
+
+def _local_path_problem(res: dict, descriptor_file: str) -> Problem | None:
+    """Refuse a resource path that is remote, absolute, outside the package, or not a CSV file path."""
+    path = res.get("path")
+    if not isinstance(path, str):
+        return Problem(res["name"], None, None, "resource-path", "a 'path' to a CSV file inside the package folder",
+                       f"path {path!r}" if "path" in res else "no path (inline data is not read by ztown)",
+                       descriptor_file)
+    pure = PurePosixPath(path)
+    if "://" in path or path.startswith("/") or pure.is_absolute() or ".." in pure.parts or "\\" in path:
+        return Problem(res["name"], None, None, "resource-path",
+                       "a relative path inside the package folder (e.g. data/NAME.csv)",
+                       f"path {path!r} (not read; frictionless was not run, so nothing is fetched from elsewhere)",
+                       descriptor_file)
+    for key in ("schema", "dialect"):
+        if isinstance(res.get(key), str):
+            return Problem(res["name"], None, None, "external-reference", f"an inline {key} object",
+                           f"{key} {res[key]!r} (not read; frictionless was not run)", descriptor_file)
+    return None
+
+
+def _utf8_problem(res_name: str, rel_path: str, data: bytes) -> Problem | None:
+    """Locate the first byte that is not UTF-8: its row (line) and, if the header says, its field."""
+    try:
+        data.decode("utf-8")
+        return None
+    except UnicodeDecodeError as exc:
+        start = exc.start
+    row = data.count(b"\n", 0, start) + 1
+    line_start = data.rfind(b"\n", 0, start) + 1
+    # The line up to the bad byte is valid UTF-8; parsing it as CSV tells which column the byte is in.
+    prefix = data[line_start:start].decode("utf-8")
+    column = len(next(csv.reader([prefix + "\x00"]))) - 1
+    header_end = data.find(b"\n")
+    header = next(csv.reader([data[:header_end if header_end >= 0 else len(data)]
+                              .decode("utf-8", errors="replace").rstrip("\r")]), [])
+    field_name = header[column] if row > 1 and column < len(header) else None
+    return Problem(res_name, row, field_name, "encoding-error", "UTF-8 text",
+                   f"byte 0x{data[start]:02x} at byte offset {start} is not valid UTF-8", rel_path)
+
+
+def read_package(path: str | os.PathLike | None = None) -> PackageFiles:
+    """Read the descriptor and every resource file, noting what cannot be read, and hash the bytes."""
+    descriptor_path = resolve_descriptor(path)
+    files = PackageFiles(descriptor_path, None, None)
+    try:
+        files.descriptor_bytes = descriptor_path.read_bytes()
+    except OSError as exc:
+        files.problems.append(Problem(None, None, None, "missing-file",
+                                      f"a data package folder or its {DESCRIPTOR_NAME}",
+                                      f"cannot read {descriptor_path}: {exc.strerror or exc}", str(descriptor_path)))
+        files.frictionless_safe = False
+        return files
+    files.descriptor = _parse_descriptor(files)
+    digest = hashlib.sha256()
+    digest.update(b"descriptor\0%d\0" % len(files.descriptor_bytes) + files.descriptor_bytes)
+    for res in _resources(files.descriptor):
+        problem = _local_path_problem(res, DESCRIPTOR_NAME)
+        if problem:
+            files.problems.append(problem)
+            files.frictionless_safe = False
+            continue
+        file_path = descriptor_path.parent / res["path"]
+        try:
+            data = file_path.read_bytes()
+        except OSError as exc:
+            files.problems.append(Problem(res["name"], None, None, "missing-file", f"the file {res['path']}",
+                                          f"cannot read it: {exc.strerror or exc}", res["path"]))
+            digest.update(f"resource\0{res['name']}\0{res['path']}\0unreadable\0".encode())
+            continue
+        files.data[res["name"]] = data
+        digest.update(f"resource\0{res['name']}\0{res['path']}\0{len(data)}\0".encode() + data)
+        utf8 = _utf8_problem(res["name"], res["path"], data)
+        if utf8:
+            files.problems.append(utf8)
+    files.content_hash = digest.hexdigest()
+    return files
+
+
+def _parse_descriptor(files: PackageFiles) -> dict | None:
+    raw = files.descriptor_bytes or b""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        files.problems.append(Problem(None, raw.count(b"\n", 0, exc.start) + 1, None, "encoding-error",
+                                      "a UTF-8 JSON descriptor", f"byte 0x{raw[exc.start]:02x} is not valid UTF-8",
+                                      DESCRIPTOR_NAME))
+        files.frictionless_safe = False
+        return None
+    try:
+        descriptor = json.loads(text)
+    except json.JSONDecodeError as exc:
+        files.problems.append(Problem(None, exc.lineno, None, "invalid-json", "a well-formed JSON descriptor",
+                                      f"{exc.msg} at line {exc.lineno}, column {exc.colno}", DESCRIPTOR_NAME))
+        files.frictionless_safe = False
+        return None
+    if not isinstance(descriptor, dict):
+        files.problems.append(Problem(None, None, None, "invalid-descriptor", "a JSON object",
+                                      f"a JSON {type(descriptor).__name__}", DESCRIPTOR_NAME))
+        files.frictionless_safe = False
+        return None
+    return descriptor
+
+
+# --------------------------------------------------------------------------- the study's schema
+
+
+def _missing_codes(res_schema: dict, fld: dict) -> list[str]:
+    """The strings a field treats as missing (field-level, else schema-level, else frictionless' [""])."""
+    codes = fld.get("missingValues", res_schema.get("missingValues", [""]))
+    if not isinstance(codes, list):
+        return [repr(codes)]
+    return [c.get("value") if isinstance(c, dict) else c for c in codes]
+
+
+def study_schema_problems(descriptor: dict) -> list[Problem]:
+    """How the package's descriptor departs from the study's: missing or renamed resources and fields,
+    changed types, and loosened constraints, categories, missing codes or keys."""
+    problems: list[Problem] = []
+    have = {r["name"]: r for r in _resources(descriptor)}
+    for want in schema.resources():
+        name = want["name"]
+        res = have.get(name)
+        if res is None:
+            problems.append(Problem(name, None, None, "missing-resource", f"resource {name} ({want['path']})",
+                                    f"no resource named {name}; resources: {', '.join(have) or 'none'}",
+                                    DESCRIPTOR_NAME))
+            continue
+        problems += _resource_problems(name, want, res)
+    return problems
+
+
+def _resource_problems(name: str, want: dict, res: dict) -> list[Problem]:
+    def problem(fld, kind, expected, found):
+        return Problem(name, None, fld, kind, expected, found, DESCRIPTOR_NAME)
+
+    out = []
+    for key in ("format", "encoding"):
+        if res.get(key, want[key]) != want[key]:
+            out.append(problem(None, "resource-" + key, f"{key} {want[key]!r}", f"{key} {res.get(key)!r}"))
+    if "dialect" in res:
+        out.append(problem(None, "resource-dialect", "no dialect (plain comma-separated CSV)",
+                           f"dialect {res['dialect']!r}"))
+    res_schema = res.get("schema")
+    if not isinstance(res_schema, dict):
+        return out + [problem(None, "missing-schema", "an inline Table Schema", f"schema {res_schema!r}")]
+    want_schema = want["schema"]
+    fields = [f for f in res_schema.get("fields", []) if isinstance(f, dict)] if isinstance(
+        res_schema.get("fields"), list) else []
+    by_name = {f.get("name"): f for f in fields}
+    for want_field in want_schema["fields"]:
+        fname, ftype = want_field["name"], want_field["type"]
+        fld = by_name.get(fname)
+        if fld is None:
+            unknown = [str(f.get("name")) for f in fields if f.get("name") not in
+                       {w["name"] for w in want_schema["fields"]}]
+            out.append(problem(fname, "missing-field", f"field {fname} of type {ftype}",
+                               "no such field" + (f"; fields the study does not know: {', '.join(unknown)}"
+                                                  if unknown else "")))
+            continue
+        if fld.get("type", "any") != ftype:
+            out.append(problem(fname, "field-type", f"type {ftype}", f"type {fld.get('type', 'any')!r}"))
+        constraints = fld.get("constraints") if isinstance(fld.get("constraints"), dict) else {}
+        for key, value in want_field.get("constraints", {}).items():
+            if constraints.get(key) != value:
+                out.append(problem(fname, "field-constraint", f"constraint {key} = {json.dumps(value)}",
+                                   f"constraint {key} = {json.dumps(constraints[key])}" if key in constraints
+                                   else f"no {key} constraint"))
+        want_cats = [c["value"] for c in want_field.get("categories", [])]
+        cats = fld.get("categories", [])
+        cats = [c.get("value") if isinstance(c, dict) else c for c in cats] if isinstance(cats, list) else cats
+        if cats != want_cats or bool(fld.get("categoriesOrdered")) != bool(want_field.get("categoriesOrdered")):
+            out.append(problem(fname, "field-categories",
+                               f"categories {want_cats} (ordered: {bool(want_field.get('categoriesOrdered'))})",
+                               f"categories {cats} (ordered: {bool(fld.get('categoriesOrdered'))})"))
+        want_missing = _missing_codes(want_schema, want_field)
+        missing = _missing_codes(res_schema, fld)
+        if sorted(map(str, missing)) != sorted(map(str, want_missing)):
+            out.append(problem(fname, "missing-values", f"missing-value codes {want_missing}",
+                               f"missing-value codes {missing}"))
+    if res_schema.get("primaryKey") != want_schema["primaryKey"]:
+        out.append(problem(", ".join(want_schema["primaryKey"]), "primary-key-declared",
+                           f"primary key {want_schema['primaryKey']}", f"primary key {res_schema.get('primaryKey')}"))
+    foreign = res_schema.get("foreignKeys", [])
+    for fk in want_schema.get("foreignKeys", []):
+        if not isinstance(foreign, list) or fk not in foreign:
+            ref = fk["reference"]
+            out.append(problem(", ".join(fk["fields"]), "foreign-key-declared",
+                               f"foreign key {fk['fields']} -> {ref['resource']}.{ref['fields']}",
+                               "no such foreign key"))
+    return out
+
+
+# --------------------------------------------------------------------------- frictionless
+
+
+_CONSTRAINT_NOTE = re.compile(r'constraint "(\w+)" is "(.*)"$', re.S)
+
+
+def _field_of(descriptor: dict, resource: str | None, field_name: str | None) -> dict:
+    for res in _resources(descriptor):
+        if res["name"] == resource and isinstance(res.get("schema"), dict):
+            for fld in res["schema"].get("fields", []):
+                if isinstance(fld, dict) and fld.get("name") == field_name:
+                    return fld
+    return {}
+
+
+def _expected_value(descriptor: dict, resource: str, field_name: str, base: str) -> str:
+    """What a cell should hold, with the field's missing codes (so a reader sees 8 and 9 are allowed)."""
+    fld = _field_of(descriptor, resource, field_name)
+    res_schema = next((r.get("schema") for r in _resources(descriptor) if r["name"] == resource), {}) or {}
+    codes = [c for c in _missing_codes(res_schema, fld) if c != ""] if fld else []
+    return base + (f", or a missing-value code ({', '.join(map(str, codes))})" if codes else "")
+
+
+def _found_cell(cell) -> str:
+    return "an empty cell" if cell in ("", None) else f"{cell!r}"
+
+
+def map_frictionless_error(err: dict, resource: str | None, path: str | None, descriptor: dict,
+                           base: str) -> Problem:
+    """One frictionless error (as its descriptor dict) as a Problem naming file, resource, row and field."""
+    kind = err.get("type", "error")
+    note = (err.get("note") or err.get("message") or "").replace(base, "")
+    row = err.get("rowNumber")
+    if row is None and err.get("rowNumbers"):
+        row = err["rowNumbers"][0]
+    fname = err.get("fieldName") or None
+    cell = err.get("cell")
+    if kind == "type-error":
+        fld = _field_of(descriptor, resource, fname)
+        ftype = fld.get("type", note.removeprefix("type is ").strip('"'))
+        expected = _expected_value(descriptor, resource, fname, f"a value of type {ftype}")
+        return Problem(resource, row, fname, kind, expected, _found_cell(cell), path)
+    if kind == "constraint-error":
+        m = _CONSTRAINT_NOTE.search(note)
+        expected = f"{m.group(1)} {m.group(2)}" if m else note
+        if m and m.group(1) == "enum":
+            expected = _expected_value(descriptor, resource, fname, f"one of {m.group(2)}")
+        return Problem(resource, row, fname, kind, expected, _found_cell(cell), path)
+    if kind == "unique-error":
+        return Problem(resource, row, fname, kind, "a value not used in another row", f"{cell!r}: {note}", path)
+    if kind == "primary-key":
+        res = next((r for r in _resources(descriptor) if r["name"] == resource), {})
+        pk = (res.get("schema") or {}).get("primaryKey") if isinstance(res.get("schema"), dict) else None
+        pk_name = ", ".join(pk) if isinstance(pk, list) else (pk if isinstance(pk, str) else None)
+        return Problem(resource, row, pk_name, kind, "a primary key that is present and unique", note, path)
+    if kind == "foreign-key":
+        fields = err.get("fieldNames") or []
+        ref = f"{err.get('referenceName') or resource}.{', '.join(err.get('referenceFieldNames') or [])}"
+        return Problem(resource, row, ", ".join(fields) or None, kind, f"a value present in {ref}",
+                       ", ".join(map(repr, err.get("fieldCells") or [])) or note, path)
+    if kind in ("missing-label", "incorrect-label", "blank-label", "duplicate-label"):
+        pos = err.get("fieldNumber")
+        found = {"missing-label": "no such column (the header is shorter)",
+                 "blank-label": "a blank header"}.get(kind, f"header {err.get('label')!r}")
+        return Problem(resource, 1, fname, kind, f"header {fname!r} in column {pos}", found, path)
+    if kind == "extra-label":
+        return Problem(resource, 1, err.get("label") or None, kind,
+                       f"no column {err.get('fieldNumber')} (the schema has fewer fields)",
+                       f"extra header {err.get('label')!r}", path)
+    if kind in ("extra-cell", "missing-cell"):
+        what = "a cell beyond the last field" if kind == "extra-cell" else "no cell"
+        return Problem(resource, row, fname, kind, "one cell per field",
+                       f"{what} at column {err.get('fieldNumber')}: {_found_cell(cell)}", path)
+    if kind == "blank-row":
+        return Problem(resource, row, None, kind, "a data row", "a blank row", path)
+    return Problem(resource, row, fname, kind, err.get("description") or err.get("title") or "no error",
+                   note or err.get("message", ""), path)
+
+
+def _owner_of_note(note: str, descriptor: dict) -> tuple[str | None, str | None]:
+    """For a package-level error, the resource (and its file) whose path or name the note mentions."""
+    for res in _resources(descriptor):
+        path = res.get("path")
+        if isinstance(path, str) and path in note:
+            return res["name"], path
+    for res in _resources(descriptor):
+        if re.search(rf'\bresource "?{re.escape(res["name"])}\b', note):
+            return res["name"], res.get("path") if isinstance(res.get("path"), str) else None
+    return None, DESCRIPTOR_NAME
+
+
+def frictionless_problems(files: PackageFiles) -> tuple[list[Problem], dict[str, int]]:
+    """Run frictionless on the package and map its report; also return each resource's row count."""
+    from frictionless import validate as frictionless_validate  # slow import: only when validating
+
+    descriptor = files.descriptor or {}
+    base = str(files.base) + os.sep
+    try:
+        report = frictionless_validate(str(files.descriptor_path), limit_errors=ERROR_LIMIT)
+    except Exception as exc:  # frictionless raises for some malformed input instead of reporting
+        return [Problem(None, None, None, "frictionless-exception", "a package frictionless can open",
+                        str(exc).replace(base, ""), DESCRIPTOR_NAME)], {}
+    unreadable = {p.resource for p in files.problems if p.kind in ("missing-file", "encoding-error")}
+    problems: list[Problem] = []
+    for err in report.errors:
+        desc = err.to_descriptor()
+        resource, path = _owner_of_note(desc.get("note") or desc.get("message") or "", descriptor)
+        problems.append(map_frictionless_error(desc, resource, path, descriptor, base))
+    rows: dict[str, int] = {}
+    for task in report.tasks:
+        if "rows" in task.stats:
+            rows[task.name] = int(task.stats["rows"])
+        for err in task.errors:
+            desc = err.to_descriptor()
+            if desc.get("type") in ("scheme-error", "encoding-error", "source-error"):
+                if task.name in unreadable:
+                    continue  # already reported, more precisely, by read_package
+                lookup = _unreadable_lookup(descriptor, task.name, unreadable)
+                if lookup:
+                    fk_fields, ref = lookup
+                    problems.append(Problem(task.name, None, fk_fields, "foreign-key-unchecked",
+                                            f"a readable {ref} resource to check this foreign key against",
+                                            f"{ref} cannot be read: {desc.get('note', '').replace(base, '')}",
+                                            task.place))
+                    continue
+            problems.append(map_frictionless_error(desc, task.name, task.place, descriptor, base))
+        for warning in task.warnings:
+            problems.append(Problem(task.name, None, None, "error-limit",
+                                    f"at most {ERROR_LIMIT} problems listed per resource",
+                                    f"frictionless stopped listing ({warning}); more rows may be wrong", task.place))
+    return problems, rows
+
+
+def _unreadable_lookup(descriptor: dict, resource: str, unreadable: set) -> tuple[str, str] | None:
+    """The foreign key of `resource` that points at an unreadable resource, if any."""
+    res = next((r for r in _resources(descriptor) if r["name"] == resource), {})
+    res_schema = res.get("schema") if isinstance(res.get("schema"), dict) else {}
+    for fk in res_schema.get("foreignKeys", []) or []:
+        ref = (fk.get("reference") or {}).get("resource") if isinstance(fk, dict) else None
+        if ref in unreadable:
+            fields = fk.get("fields")
+            return (", ".join(fields) if isinstance(fields, list) else str(fields)), ref
+    return None
+
+
+# --------------------------------------------------------------------------- report and cache
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of checking one package: every problem, and where the result came from."""
+
+    package: Path  # the datapackage.json checked
+    content_hash: str
+    problems: list[Problem]
+    rows: dict[str, int] = field(default_factory=dict)  # data rows per resource, as frictionless read them
+    cached: str = ""  # "memory", "disk", or "" if validated now
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        """One line for a valid package, or the full problem list."""
+        if self.valid:
+            rows = f", {sum(self.rows.values())} data rows" if self.rows else ""
+            return (f"valid: {self.package} ({len(self.rows)} resources{rows}; "
+                    f"sha256 {self.content_hash[:12]})")
+        return str(DataPackageError(str(self.package), self.problems))
+
+    def to_dict(self) -> dict:
+        return {"valid": self.valid, "package": str(self.package), "content_hash": self.content_hash,
+                "rows": self.rows, "problems": [p.to_dict() for p in self.problems]}
+
+    def raise_if_invalid(self) -> None:
+        if not self.valid:
+            raise DataPackageError(str(self.package), self.problems)
+
+
+def cache_dir() -> Path:
+    """Where validation results are kept: $ZTOWN_CACHE_DIR, else $XDG_CACHE_HOME/ztown, else ~/.cache/ztown."""
+    explicit = os.environ.get(CACHE_ENV_VAR)
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "ztown"
+
+
+@lru_cache(maxsize=1)
+def checker_fingerprint() -> str:
+    """Versions and code a cached result depends on: frictionless, ztown, this file and the study schema."""
+    try:
+        frictionless_version = metadata.version("frictionless")
+    except metadata.PackageNotFoundError:
+        frictionless_version = "absent"
+    digest = hashlib.sha256()
+    digest.update(f"frictionless={frictionless_version}\0ztown={__version__}\0".encode())
+    digest.update(Path(__file__).read_bytes())
+    digest.update(json.dumps(schema.resources(), sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+_memory_cache: dict[str, dict] = {}
+
+
+def clear_memory_cache() -> None:
+    """Forget results cached in this process (the disk cache stays)."""
+    _memory_cache.clear()
+
+
+def _cache_key(content_hash: str) -> str:
+    return hashlib.sha256(f"{content_hash}\0{checker_fingerprint()}".encode()).hexdigest()
+
+
+def _cached(content_hash: str) -> tuple[dict | None, str]:
+    key = _cache_key(content_hash)
+    if key in _memory_cache:
+        return _memory_cache[key], "memory"
+    try:
+        entry = json.loads((cache_dir() / "validation" / f"{key}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, ""
+    # an entry is used only if it says it was made for these very bytes and this very checker
+    if (not isinstance(entry, dict) or entry.get("content_hash") != content_hash
+            or entry.get("checker") != checker_fingerprint()):
+        return None, ""
+    _remember(key, entry)
+    return entry, "disk"
+
+
+def _remember(key: str, entry: dict) -> None:
+    if len(_memory_cache) >= _MEMORY_CACHE_SIZE:
+        _memory_cache.pop(next(iter(_memory_cache)))
+    _memory_cache[key] = entry
+
+
+def _store(content_hash: str, entry: dict) -> None:
+    key = _cache_key(content_hash)
+    _remember(key, entry)
+    folder = cache_dir() / "validation"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp", delete=False, encoding="utf-8") as fh:
+            json.dump(entry, fh)
+        os.replace(fh.name, folder / f"{key}.json")  # atomic: readers never see half an entry
+    except OSError:
+        pass  # a read-only cache folder only costs a re-validation next time
+
+
+def check_files(files: PackageFiles, *, use_cache: bool = True) -> ValidationReport:
+    """Validate bytes already read by `read_package`, using and filling the cache."""
+    if files.descriptor_bytes is None:  # nothing to hash or validate
+        return ValidationReport(files.descriptor_path, "", list(files.problems))
+    if use_cache:
+        entry, where = _cached(files.content_hash)
+        if entry is not None:
+            return ValidationReport(files.descriptor_path, files.content_hash,
+                                    [Problem(**p) for p in entry["problems"]], dict(entry["rows"]), where)
+    problems = list(files.problems)
+    rows: dict[str, int] = {}
+    if files.descriptor is not None:
+        problems += study_schema_problems(files.descriptor)
+    if files.frictionless_safe:
+        found, rows = frictionless_problems(files)
+        problems += found
+    entry = {"content_hash": files.content_hash, "checker": checker_fingerprint(),
+             "problems": [p.to_dict() for p in problems], "rows": rows}
+    if use_cache:
+        _store(files.content_hash, entry)
+    return ValidationReport(files.descriptor_path, files.content_hash, problems, rows)
+
+
+def validate_package(path: str | os.PathLike | None = None, *, use_cache: bool = True) -> ValidationReport:
+    """Check the package at `path` (folder or datapackage.json; default as for `ztown.load`)."""
+    return check_files(read_package(path), use_cache=use_cache)
