@@ -196,3 +196,20 @@ def paths_plot(paths: pd.DataFrame) -> plt.Figure:
     _tag(fig, "model-based scenarios on synthetic data")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
+
+
+def scale_boxplot(frame: pd.DataFrame, constructs: list[str], labels: dict[str, str]) -> plt.Figure:
+    """Distribution of respondents' scale scores per construct, by town."""
+    long = frame.melt(id_vars=["town_id"], value_vars=constructs, var_name="construct", value_name="score")
+    long = long.dropna(subset=["score"])
+    long["construct"] = long["construct"].map(labels)
+    long["town"] = long["town_id"].map(TOWN_LABELS)
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.2))
+    sns.boxplot(data=long, y="construct", x="score", hue="town", hue_order=list(town_palette()),
+                palette=town_palette(), ax=ax, fliersize=1, linewidth=0.7)
+    ax.set_xlabel("scale score (higher is better)")
+    ax.set_ylabel("")
+    ax.legend(fontsize=7, title="", loc="lower left", ncols=5)
+    _tag(fig)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig

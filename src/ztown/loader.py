@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import DataPackageError, Problem
 from .validate import ENV_VAR, check_files, read_package, resolve_descriptor
 
 __all__ = ["ENV_VAR", "StudyData", "load", "read_frames", "resolve_descriptor"]
@@ -68,20 +69,55 @@ def _missing_codes(res_schema: dict, fld: dict) -> dict[str, str]:
             for c in codes}
 
 
-def _typed_column(col: pd.Series, fld: dict) -> pd.Series | pd.Categorical:
-    """One column (strings, missing as None) in the field's declared type."""
+class _Unreadable(Exception):
+    """A value the loader cannot convert although validation passed (the loader and frictionless disagree)."""
+
+    def __init__(self, index: int, value: str, expected: str):
+        self.index, self.value, self.expected = index, value, expected
+        self.field: str | None = None
+
+
+def _convert(values: np.ndarray, present: np.ndarray, to, expected: str) -> np.ndarray:
+    """Convert the present strings with `to` (int or float) in one pass, locating the first failure."""
+    filled = np.where(present, values, "0")
+    try:
+        return filled.astype(to)
+    except (ValueError, TypeError, OverflowError):
+        for i in np.flatnonzero(present):
+            try:
+                to(values[i])
+            except (ValueError, TypeError, OverflowError):
+                raise _Unreadable(int(i), values[i], expected) from None
+        raise
+
+
+def _typed_column(values: np.ndarray, missing: np.ndarray, fld: dict):
+    """One column (an object array of strings) in the field's declared type, missing cells as NA."""
     kind = fld.get("type", "string")
-    if kind == "integer":
-        typed = pd.to_numeric(col, errors="raise").astype("Int64")
-    elif kind == "number":
-        typed = pd.to_numeric(col, errors="raise").astype("float64")
-    elif kind == "boolean":
-        mapping = {**{v: True for v in fld.get("trueValues", TRUE_VALUES)},
-                   **{v: False for v in fld.get("falseValues", FALSE_VALUES)}}
-        typed = col.map(mapping).astype("boolean")
-    else:
-        typed = col.astype("string")
+    present = ~missing
     categories = [c["value"] if isinstance(c, dict) else c for c in fld.get("categories", [])]
+    if categories and kind in ("integer", "string"):
+        # match the text of each category, then label the codes with the typed categories
+        text = [str(int(c)) if kind == "integer" else str(c) for c in categories]
+        codes = pd.Categorical(np.where(present, values, None), categories=text).codes
+        outside = np.flatnonzero(present & (codes < 0))
+        if outside.size:
+            raise _Unreadable(int(outside[0]), values[outside[0]], f"one of the categories {categories}")
+        return pd.Categorical.from_codes(codes, categories=categories, ordered=bool(fld.get("categoriesOrdered")))
+    if kind == "integer":
+        typed = pd.arrays.IntegerArray(_convert(values, present, np.int64, "an integer"), missing.copy())
+    elif kind == "number":
+        typed = pd.array(np.where(present, _convert(values, present, np.float64, "a number"), np.nan),
+                         dtype="float64")
+    elif kind == "boolean":
+        true = np.isin(values, list(fld.get("trueValues", TRUE_VALUES)))
+        false = np.isin(values, list(fld.get("falseValues", FALSE_VALUES)))
+        unknown = np.flatnonzero(present & ~true & ~false)
+        if unknown.size:
+            raise _Unreadable(int(unknown[0]), values[unknown[0]], "true or false")
+        typed = pd.arrays.BooleanArray(true, missing.copy())
+    else:
+        typed = pd.array(np.where(present, values, None), dtype="string")
     if categories:
         return pd.Categorical(typed, categories=categories, ordered=bool(fld.get("categoriesOrdered")))
     return typed
@@ -94,14 +130,19 @@ def _read_resource(res: dict, data: bytes, missing_rows: list[dict]) -> pd.DataF
                       skip_blank_lines=False, encoding="utf-8")
     out = {}
     for fld in fields:
-        col = raw[fld["name"]]
+        values = raw[fld["name"]].to_numpy(dtype=object)
         codes = _missing_codes(res["schema"], fld)
-        is_missing = col.isin(list(codes)).to_numpy()
-        labelled = np.flatnonzero(is_missing & (col != "").to_numpy())
-        for row, code in zip(labelled, col.to_numpy()[labelled]):
-            missing_rows.append({"resource": res["name"], "row": int(row) + 2, "field": fld["name"],
-                                 "code": code, "label": codes[code]})
-        out[fld["name"]] = _typed_column(col.where(~is_missing, None), fld)
+        missing = np.zeros(len(values), dtype=bool)
+        for code in codes:
+            missing |= values == code
+        missing_rows += [{"resource": res["name"], "row": int(i) + 2, "field": fld["name"],
+                          "code": values[i], "label": codes[values[i]]}
+                         for i in np.flatnonzero(missing & (values != ""))]
+        try:
+            out[fld["name"]] = _typed_column(values, missing, fld)
+        except _Unreadable as exc:
+            exc.field = fld["name"]
+            raise
     return pd.DataFrame(out, index=raw.index)
 
 
@@ -118,7 +159,12 @@ def read_frames(descriptor_path: Path, descriptor: dict,
         raw = data.get(res["name"])
         if raw is None:
             raw = (descriptor_path.parent / res["path"]).read_bytes()
-        frames[res["name"]] = _read_resource(res, raw, missing_rows)
+        try:
+            frames[res["name"]] = _read_resource(res, raw, missing_rows)
+        except _Unreadable as exc:
+            raise DataPackageError(str(descriptor_path), [Problem(
+                res["name"], exc.index + 2, exc.field, "loader-type", exc.expected,
+                f"{exc.value!r} (frictionless accepted it; ztown's loader cannot read it)", res["path"])]) from None
     missing = pd.DataFrame(missing_rows, columns=["resource", "row", "field", "code", "label"])
     return frames, missing
 

@@ -25,6 +25,7 @@ CONTROLS = "C(role) + age + C(education)"
 CAUSE_TERMS = [f"idx_{c}" for c in CAUSE_IDS]
 TOWNS = ("Z", "A", "B", "C", "D")
 TIDY_COLUMNS = ["term", "estimate", "se", "ci_low", "ci_high", "p"]
+VIF_WARNING = 5.0  # a common rule of thumb: above this, a coefficient's variance is badly inflated
 
 
 def _complete(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -194,4 +195,18 @@ def oaxaca(frame: pd.DataFrame, result=None) -> pd.DataFrame:
     table["ci_low"] = table["estimate"] - z * table["se"]
     table["ci_high"] = table["estimate"] + z * table["se"]
     table["share_of_gap"] = table["estimate"] / total["estimate"]
+    return table
+
+
+def compare_cause_models(ols, mixed, ologit, truth: dict | None = None) -> pd.DataFrame:
+    """The cause coefficients of the three models side by side (with the true values if known)."""
+    truth = truth or {}
+    table = pd.DataFrame({"cause": list(CAUSE_IDS),
+                          "label": [CONSTRUCT_BY_ID[c].label_en for c in CAUSE_IDS]})
+    for name, res in (("ols", ols), ("mixed", mixed), ("ologit", ologit)):
+        t = tidy(res, CAUSE_TERMS)
+        table[f"{name}_estimate"] = t["estimate"].to_numpy()
+        table[f"{name}_se"] = t["se"].to_numpy()
+    table["true_beta"] = [truth.get(f"beta_{c}", np.nan) for c in CAUSE_IDS]
+    table["true_ologit"] = [truth.get(f"ologit_{c}", np.nan) for c in CAUSE_IDS]
     return table

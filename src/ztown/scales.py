@@ -16,6 +16,7 @@ import pandas as pd
 from .constructs import CAUSE_IDS, CONSTRUCTS, ITEMS, PROBLEM_IDS, items_of
 
 EFFECTIVENESS = "effectiveness"  # mean of the five problem scales: overall service effectiveness
+ALPHA_RULE_OF_THUMB = 0.7  # the conventional minimum alpha for a scale used to compare groups
 
 
 def item_scores(respondents: pd.DataFrame) -> pd.DataFrame:
@@ -91,3 +92,22 @@ def analysis_frame(data) -> pd.DataFrame:
     frame["education"] = pd.Categorical(frame["education"].astype(str),
                                         categories=list(data.respondents["education"].cat.categories))
     return frame
+
+
+def answer_shares(respondents: pd.DataFrame, villages: pd.DataFrame) -> pd.DataFrame:
+    """Share of each answer 1-5 per item (after reverse coding), Z town vs comparison towns.
+
+    Shares are among answered items ("don't know" and "refused" left out); one row per item and group.
+    """
+    scores = item_scores(respondents)
+    town = respondents[["village_id"]].merge(villages[["village_id", "town_id"]], on="village_id", how="left")
+    group = pd.Series((town["town_id"] == "Z").map({True: "Z town", False: "Comparison towns"}).to_numpy(),
+                      index=respondents.index)
+    rows = []
+    for item in ITEMS:
+        for g in ("Z town", "Comparison towns"):
+            answered = scores.loc[group == g, item.id].dropna()
+            shares = answered.value_counts(normalize=True).reindex([1.0, 2.0, 3.0, 4.0, 5.0], fill_value=0.0)
+            rows.append({"item": item.id, "construct": item.construct, "group": g, "answered": len(answered),
+                         **{str(k): float(shares.iloc[k - 1]) for k in range(1, 6)}})
+    return pd.DataFrame(rows)
