@@ -13,6 +13,7 @@ a notebook only by its own code cells, so the folder name carries what else the 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -30,10 +31,15 @@ from .paths import REPO_ROOT
 
 BUILD_DIR_NAME = "_build"
 CACHE_DIR_NAME = ".jupyter_cache"
+LOCK_NAME = ".ztown-book.lock"
+UNFINISHED_MARKER = ".ztown-build-unfinished"  # exists while a build runs; left behind if killed
 
 # Lines of jupyter-book/Sphinx output that are warnings: Sphinx's "file:line: WARNING: ..." and
 # "WARNING: ...", and jupyter-book's own boxed "[Warning] ..." / "Warning: ..." messages.
-WARNING_LINE = re.compile(r"(^|:\s|\s)WARNING:|\[Warning\]|^\W*Warning: ")
+WARNING_LINE = re.compile(r"\bWARNING:|\[Warning\]|^\W*Warning: ")
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# execution-cache folders kept besides the current one (other data packages, earlier helpers)
+KEEP_OTHER_CACHES = 3
 
 
 def _sha256_file(path: Path, digest: "hashlib._Hash") -> None:
@@ -105,6 +111,21 @@ def execution_cache_dir(build_dir: Path, data_hash: str, helpers_hash: str) -> P
     return Path(build_dir) / CACHE_DIR_NAME / f"{data_hash[:16]}-{helpers_hash[:8]}"
 
 
+def prune_execution_caches(current: Path, keep_others: int = KEEP_OTHER_CACHES) -> list[Path]:
+    """Mark `current` as just used and delete all but the `keep_others` most recently used others.
+
+    Every change of data or helpers starts a new cache folder; without pruning they pile up.
+    """
+    current.mkdir(parents=True, exist_ok=True)
+    os.utime(current)
+    others = sorted((p for p in current.parent.iterdir() if p.is_dir() and p != current),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
+    removed = others[keep_others:]
+    for folder in removed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return removed
+
+
 @dataclass
 class BookBuild:
     """What one `jupyter-book build` did."""
@@ -128,6 +149,23 @@ def jupyter_book_executable() -> Path:
     return exe
 
 
+@contextlib.contextmanager
+def book_lock(source: Path, shared: bool = False):
+    """Hold the lock of `source/_build`: exclusive while building, shared while reading the HTML.
+
+    Test workers and readers (the browser test) take it shared, so no build rewrites the pages
+    under them; a build waits for them, and they wait for a build to finish.
+    """
+    build_dir = Path(source) / BUILD_DIR_NAME
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with (build_dir / LOCK_NAME).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def build_book(source: Path = REPO_ROOT, data: Path | None = None, keep_going: bool = False,
                echo=print) -> BookBuild:
     """Build `source` (a folder with _config.yml and _toc.yml) into `source/_build/html`.
@@ -135,30 +173,33 @@ def build_book(source: Path = REPO_ROOT, data: Path | None = None, keep_going: b
     `data`, when given, is the data package (folder or datapackage.json) the notebooks read;
     otherwise they read $ZTOWN_DATAPACKAGE or the repository's datapackage/. `keep_going`
     reports every warning instead of stopping at the first. Only one build of a source runs at
-    a time (a lock file in `_build`), so parallel test workers cannot interleave two builds.
+    a time (see `book_lock`).
     """
-    from .loader import ENV_VAR, resolve_descriptor
-
     source = Path(source).resolve()
     for required in ("_config.yml", "_toc.yml"):
         if not (source / required).is_file():
             raise FileNotFoundError(f"{source / required} does not exist: not a book folder")
     env = dict(os.environ)
     if data is not None:
+        from .loader import ENV_VAR, resolve_descriptor  # (imports pandas: only when needed)
+
         descriptor = resolve_descriptor(data)
         if not descriptor.is_file():
             raise FileNotFoundError(f"--data {data}: no data package descriptor at {descriptor}")
         env[ENV_VAR] = str(descriptor)
     build_dir = source / BUILD_DIR_NAME
     html_dir = build_dir / "html"
-    build_dir.mkdir(exist_ok=True)
     log_path = build_dir / "book-build.log"
+    unfinished = build_dir / UNFINISHED_MARKER
     command = [str(jupyter_book_executable()), "build", str(source), "--builder", "html", "-W", "-n"]
     if keep_going:
         command.append("--keep-going")
 
-    with (build_dir / ".ztown-book.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with book_lock(source):
+        if unfinished.exists():
+            # an earlier build was killed: its saved environment may hold pages read with warnings
+            _discard_build_state(build_dir)
+        unfinished.touch()
         started = time.perf_counter()
         warnings = []
         with log_path.open("w", encoding="utf-8") as log:
@@ -167,16 +208,25 @@ def build_book(source: Path = REPO_ROOT, data: Path | None = None, keep_going: b
                                        errors="replace")
             assert process.stdout is not None
             for line in process.stdout:
-                log.write(line)
                 echo(line.rstrip("\n"))
-                if WARNING_LINE.search(line):
-                    warnings.append(line.strip())
+                plain = ANSI_ESCAPE.sub("", line)
+                log.write(plain)
+                if WARNING_LINE.search(plain):
+                    warnings.append(plain.strip())
             returncode = process.wait()
-        seconds = time.perf_counter() - started
-        result = BookBuild(returncode, seconds, html_dir, warnings, log_path)
+        result = BookBuild(returncode, time.perf_counter() - started, html_dir, warnings, log_path)
         if not result.ok:
-            # Nothing stale may survive a failed build: the HTML would look current, and the
-            # doctrees would let the next incremental build skip (and so hide) the failing pages.
-            shutil.rmtree(html_dir, ignore_errors=True)
-            shutil.rmtree(build_dir / ".doctrees", ignore_errors=True)
+            _discard_build_state(build_dir)
+        unfinished.unlink()
     return result
+
+
+def _discard_build_state(build_dir: Path) -> None:
+    """Remove the HTML and the saved Sphinx environment, keeping only the execution cache.
+
+    Stale HTML would look current; stale doctrees would let the next incremental build skip,
+    and so hide, the pages that had warnings. Cached notebook outputs stay valid (they are keyed
+    by data and code, and only successful executions are cached).
+    """
+    shutil.rmtree(build_dir / "html", ignore_errors=True)
+    shutil.rmtree(build_dir / ".doctrees", ignore_errors=True)

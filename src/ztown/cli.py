@@ -10,7 +10,7 @@ import argparse
 import importlib
 
 # module that registers each subcommand, in the order `ztown --help` lists them
-SUBCOMMAND_MODULES = ("ztown.synth_cli", "ztown.validate_cli", "ztown.book_cli")
+SUBCOMMAND_MODULES = ("ztown.synth_cli", "ztown.validate_cli", "ztown.export_cli", "ztown.book_cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -379,7 +379,7 @@ def _cite_page(descriptor: dict) -> str:
         f"  title = {{{{{_bibtex_escape(data_title)}}}}},",
         f"  version = {{{_bibtex_escape(version)}}},",
         f"  note = {{Frictionless data package, licence {_bibtex_escape(lic_name)}; synthetic data except the "
-        "national\\_context resource}},",
+        "national\\_context resource},",
         f"  url = {{{REPOSITORY_URL}}}",
         "}",
     ])

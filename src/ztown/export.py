@@ -32,11 +32,12 @@ import os
 import re
 import string
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from .codebook import resource_kind
+
+if TYPE_CHECKING:  # pandas and the format libraries load on use, so `ztown --help` stays quick
+    import pandas as pd
 
 FORMATS = ("parquet", "stata", "duckdb")
 DUCKDB_FILENAME = "ztown.duckdb"
@@ -108,6 +109,7 @@ def _check_required(resource: dict, field: dict, col: pd.Series, missing_rows: s
 
 def _plain(value):
     """A JSON- and SQL-friendly Python scalar for a pandas/numpy value."""
+    import pandas as pd
     if pd.isna(value):
         return None
     return value.item() if hasattr(value, "item") else value
@@ -115,6 +117,7 @@ def _plain(value):
 
 def missing_records(data) -> pd.DataFrame:
     """Every labelled missing value, with the primary key of its row, so a NULL can be explained."""
+    import pandas as pd
     rows = []
     by_name = {r["name"]: r for r in data.descriptor["resources"]}
     for rec in data.missing.itertuples(index=False):
@@ -185,6 +188,7 @@ def _arrow_field_metadata(field: dict) -> dict[str, str]:
 
 
 def _arrow_array(resource: dict, field: dict, col: pd.Series):
+    import pandas as pd
     import pyarrow as pa
     typ = _arrow_type(field)
     if pa.types.is_dictionary(typ):
@@ -268,6 +272,9 @@ def stata_label(text: str, limit: int = STATA_LABEL_MAX) -> str:
     text = " ".join(str(text).split())
     if len(text) <= limit:
         return text
+    aside = re.fullmatch(r"(.*\S)\s*\([^()]*\)", text)  # a closing remark in brackets goes first
+    if aside and len(aside.group(1)) <= limit:
+        return aside.group(1)
     head = text[: limit - 3]
     if " " in head[limit // 2:]:
         head = head[: head.rfind(" ")]
@@ -303,6 +310,7 @@ def _stata_integer_storage(resource: dict, field: dict, values: list) -> str:
 
 def stata_frame(data, resource: dict) -> tuple[pd.DataFrame, dict[str, str], dict[str, dict], dict[str, list]]:
     """The resource as a frame for pyreadstat: data, variable labels, value labels, missing letters."""
+    import pandas as pd
     frame = _frame(data, resource)
     columns, var_labels, value_labels, user_missing = {}, {}, {}, {}
     for f in resource["schema"]["fields"]:
@@ -531,11 +539,11 @@ def export_duckdb(data, out) -> list[Path]:
                 raise ValueError(f"resource {res['name']} ({res.get('path')}): DuckDB refused the rows: {exc}") from exc
             finally:
                 con.unregister("incoming")
-            comment = (res.get("title", "") + ". " + res.get("description", "")).strip(". ")
-            con.execute(f"COMMENT ON TABLE {_sql_ident(res['name'])} IS {_sql_literal(comment)}")
-            for f in res["schema"]["fields"]:
-                con.execute(f"COMMENT ON COLUMN {_sql_ident(res['name'])}.{_sql_ident(f['name'])} "
-                            f"IS {_sql_literal(_column_comment(f))}")
+            comment = ". ".join(x for x in (res.get("title", "").rstrip("."), res.get("description", "")) if x)
+            statements = [f"COMMENT ON TABLE {_sql_ident(res['name'])} IS {_sql_literal(comment)}"]
+            statements += [f"COMMENT ON COLUMN {_sql_ident(res['name'])}.{_sql_ident(f['name'])} "
+                           f"IS {_sql_literal(_column_comment(f))}" for f in res["schema"]["fields"]]
+            con.execute(";\n".join(statements))  # one call: DuckDB commits each call separately
         _write_side_tables(con, data, ordered)
         con.execute("CHECKPOINT")
     finally:
@@ -544,14 +552,21 @@ def export_duckdb(data, out) -> list[Path]:
     return [target]
 
 
+def _insert_frame(con, table: str, frame: pd.DataFrame) -> None:
+    """Bulk insert (DuckDB's executemany takes seconds for a few thousand rows)."""
+    con.register("incoming", frame)
+    try:
+        con.execute(f"INSERT INTO {_sql_ident(table)} SELECT * FROM incoming")
+    finally:
+        con.unregister("incoming")
+
+
 def _write_side_tables(con, data, resources: list[dict]) -> None:
+    import pandas as pd
     cols = ", ".join(f"{_sql_ident(f['name'])} {'BIGINT' if f['type'] == 'integer' else 'VARCHAR'} NOT NULL"
                      for f in MISSING_TABLE_FIELDS)
     con.execute(f"CREATE TABLE {MISSING_TABLE} ({cols}, PRIMARY KEY (resource, row, field))")
-    missing = missing_records(data)
-    if len(missing):
-        con.executemany(f"INSERT INTO {MISSING_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
-                        [tuple(_plain(v) for v in row) for row in missing.itertuples(index=False)])
+    _insert_frame(con, MISSING_TABLE, missing_records(data))
     con.execute(f"COMMENT ON TABLE {MISSING_TABLE} IS "
                 f"{_sql_literal('Labelled missing values, which are NULL in the resource tables.')}")
     for f in MISSING_TABLE_FIELDS:
@@ -560,9 +575,9 @@ def _write_side_tables(con, data, resources: list[dict]) -> None:
                 "value VARCHAR NOT NULL, label VARCHAR NOT NULL, kind VARCHAR NOT NULL "
                 "CHECK (kind IN ('category', 'missing')), position BIGINT NOT NULL, "
                 "PRIMARY KEY (resource, field, kind, value))")
-    rows = _value_label_rows(resources)
-    if rows:
-        con.executemany(f"INSERT INTO {VALUE_LABEL_TABLE} VALUES (?, ?, ?, ?, ?, ?)", rows)
+    labels = pd.DataFrame(_value_label_rows(resources),
+                          columns=["resource", "field", "value", "label", "kind", "position"])
+    _insert_frame(con, VALUE_LABEL_TABLE, labels)
     con.execute(f"COMMENT ON TABLE {VALUE_LABEL_TABLE} IS "
                 f"{_sql_literal('Labels of every category and labelled missing code, in schema order.')}")
 

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.ticker import MaxNLocator
 
 TOWN_ORDER = ["Z", "A", "B", "C", "D"]
 TOWN_LABELS = {"Z": "Z town", "A": "Town A", "B": "Town B", "C": "Town C", "D": "Town D"}
@@ -54,9 +52,12 @@ def national_series(nc: pd.DataFrame) -> plt.Figure:
     specs = [("party_members", "Party members\n(10,000 persons)"),
              ("members_aged_61_plus_share", "Members aged 61+\n(% of members)"),
              ("rural_income_per_capita", "Rural per-capita disposable\nincome (yuan)")]
+    years = range(int(nc["year"].min()), int(nc["year"].max()) + 1)
     for ax, (indicator, title) in zip(axes, specs):
         s = nc[nc["indicator"] == indicator].sort_values("year")
-        ax.plot(s["year"], s["value"], marker="o", linestyle="-", color="0.25")
+        line = s.set_index("year")["value"].reindex(years)  # a missing year breaks the line
+        ax.plot(line.index, line.to_numpy(), marker="o", linestyle="-", color="0.25")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
         computed = s[s["basis"] == "computed"]
         ax.plot(computed["year"], computed["value"], marker="o", linestyle="none", color="C1")
         ax.set_title(title, fontsize=9)
@@ -70,14 +71,19 @@ def national_series(nc: pd.DataFrame) -> plt.Figure:
 
 def profile_comparison(profile: pd.DataFrame) -> plt.Figure:
     """Who the members and secretaries are: Z town vs comparison towns vs the national figure."""
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.4))
-    sns.barplot(data=profile, y="indicator", x="value", hue="group", ax=ax, orient="h",
-                palette=["C3", "C0", "0.5"])
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.8))
+    groups = list(dict.fromkeys(profile["group"]))
+    order = [g for g in ("Z town", "Comparison towns") if g in groups] + [g for g in groups
+                                                                         if g not in ("Z town", "Comparison towns")]
+    colours = dict(zip(order, [town_palette()["Z town"], "0.65", "0.25"]))
+    sns.barplot(data=profile, y="indicator", x="value", hue="group", hue_order=order, palette=colours, ax=ax,
+                orient="h")
     ax.set_xlabel("value (see indicator for the unit)")
     ax.set_ylabel("")
-    ax.legend(title="", fontsize=8, loc="lower right")
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower left", ncols=3, fontsize=8, frameon=False)
+    ax.get_legend().remove()
     _tag(fig, "Z town and comparison towns: synthetic data; national: real published figures")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 
@@ -93,10 +99,12 @@ def panel_trends(panel_means: pd.DataFrame, measures: dict[str, str]) -> plt.Fig
         ax.set_ylabel("")
         ax.tick_params(labelsize=8)
     first = np.atleast_1d(axes)[0]
+    handles, labels = first.get_legend_handles_labels()
     if first.get_legend():
-        first.legend(fontsize=7, title="")
+        first.get_legend().remove()
+    fig.legend(handles, labels, loc="lower center", ncols=len(labels), fontsize=8, frameon=False)
     _tag(fig)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 

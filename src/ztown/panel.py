@@ -16,11 +16,10 @@ So the module sets the naive regressions beside estimators that stay unbiased th
 
 How every regression is run (one place, `_fit`): village fixed effects are absorbed by demeaning
 within village, which is exact for balanced and unbalanced panels alike, and year effects enter as
-dummies; statsmodels' OLS (WLS for the stacked DiD) then estimates the rest. Standard errors are
-cluster-robust by village (CR1): the absorbed village effects are nested in the clusters, so they
-do not enter the small-sample factor (as in Stata's xtreg and reghdfe). Intervals and tests use
-Student's t with (clusters - 1) degrees of freedom, which is honest with the few dozen villages of
-the default package.
+dummies. Standard errors are cluster-robust by village (CR1, statsmodels' `cov_cluster`): the
+absorbed village effects are nested in the clusters, so they do not enter the small-sample factor
+(as in Stata's xtreg and reghdfe). Intervals and tests use Student's t with (clusters - 1) degrees
+of freedom, which is honest with the few dozen villages of the default package.
 
 Cohorts (adoption years) later than the panel's last year are treated as never treated, since the
 panel shows no treated year of theirs. All results are deterministic: no random draws here.
@@ -34,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.regression.linear_model import OLS, WLS
+from statsmodels.stats.sandwich_covariance import cov_cluster
 
 from .errors import DataPackageError, Problem
 
@@ -99,8 +98,9 @@ def panel_frame(data) -> pd.DataFrame:
     `data` is a `StudyData` (from `ztown.load`) or a mapping of plain frames with the same
     resources (as `ztown.synth.generate` returns). Columns: village_id, town_id, year, cohort
     (first year of the town's reform, NA if never), event_time (year - cohort, NA if never),
-    treated_now, never_treated, reform (if the regions table has it), then every column of
-    village_years. Rows are sorted by village and year.
+    treated_now, never_treated (no treated year in the panel: the controls of the estimators
+    here), reform (if the regions table has it), then every column of village_years. Rows are
+    sorted by village and year.
 
     The treatment status comes from the regions' adoption years; where village_years also says
     which reform is in force, the two must agree, and every disagreement (like every broken key)
@@ -119,8 +119,8 @@ def panel_frame(data) -> pd.DataFrame:
     problems += _duplicate_problems(vy, "village_years", ["village_id", "year"], paths)
     problems += _duplicate_problems(villages, "villages", ["village_id"], paths)
     problems += _duplicate_problems(regions, "regions", ["town_id"], paths)
-    cohort_by_town, year_problems = _adoption_years(regions, paths)
-    problems += year_problems
+    problems += _whole_number_problems(vy, "village_years", "year", paths)
+    problems += _whole_number_problems(regions, "regions", "reform_year", paths)
     problems += _foreign_key_problems(vy, "village_years", "village_id", set(villages["village_id"].astype(str)),
                                       "villages", paths)
     problems += _foreign_key_problems(villages, "villages", "town_id", set(regions["town_id"].astype(str)),
@@ -128,6 +128,7 @@ def panel_frame(data) -> pd.DataFrame:
     if problems:
         _raise(source, problems)
 
+    cohort_by_town = dict(zip(regions["town_id"].astype(str), pd.to_numeric(regions["reform_year"]).astype("Int64")))
     town_of = dict(zip(villages["village_id"].astype(str), villages["town_id"].astype(str)))
     panel = vy.copy()
     panel["village_id"] = panel["village_id"].astype(str)
@@ -136,7 +137,8 @@ def panel_frame(data) -> pd.DataFrame:
     panel["cohort"] = pd.array(panel["town_id"].map(cohort_by_town), dtype="Int64")
     panel["event_time"] = (panel["year"] - panel["cohort"]).astype("Int64")
     panel["treated_now"] = (panel["event_time"] >= 0).fillna(False).astype(bool)
-    panel["never_treated"] = panel["cohort"].isna().to_numpy()
+    # "never" within the panel: no adoption, or one after the panel's last year
+    panel["never_treated"] = (panel["cohort"].isna() | (panel["cohort"] > panel["year"].max())).fillna(True).to_numpy(bool)
     extra = []
     if "reform" in regions.columns:
         panel["reform"] = panel["town_id"].map(dict(zip(regions["town_id"].astype(str), regions["reform"].astype(str))))
@@ -149,7 +151,7 @@ def panel_frame(data) -> pd.DataFrame:
         wrong = np.flatnonzero(known & (said_treated != panel["treated_now"].to_numpy()))
         if len(wrong):
             _raise(source, [Problem(
-                "village_years", int(i) + 2, "reform_in_force", "inconsistent-treatment",
+                "village_years", _row(i), "reform_in_force", "inconsistent-treatment",
                 ("a reform in force" if panel["treated_now"].iat[i] else "'none'")
                 + f" (town {panel['town_id'].iat[i]} adopts in {_fmt_cohort(panel['cohort'].iat[i])},"
                 f" year {panel['year'].iat[i]})",
@@ -216,13 +218,12 @@ def _foreign_key_problems(df, resource, field, known, target, paths) -> list[Pro
                     paths.get(resource)) for i in bad]
 
 
-def _adoption_years(regions, paths) -> tuple[dict[str, float], list[Problem]]:
-    """Each town's adoption year (NA if never), and a problem for every value that is not a year."""
-    years = pd.to_numeric(regions["reform_year"], errors="coerce")
-    bad = np.flatnonzero((regions["reform_year"].notna() & (years.isna() | (years % 1 != 0))).to_numpy())
-    problems = [Problem("regions", _row(i), "reform_year", "type", "a whole year or empty",
-                        repr(regions["reform_year"].iat[i]), paths.get("regions")) for i in bad]
-    return dict(zip(regions["town_id"].astype(str), years.astype("Int64"))), problems
+def _whole_number_problems(df, resource, field, paths) -> list[Problem]:
+    """A problem for every value of `field` that is neither empty nor a whole number (a year)."""
+    numbers = pd.to_numeric(df[field], errors="coerce")
+    bad = np.flatnonzero((df[field].notna() & (numbers.isna() | (numbers % 1 != 0))).to_numpy())
+    return [Problem(resource, _row(i), field, "type", "a whole year", repr(df[field].iat[i]), paths.get(resource))
+            for i in bad]
 
 
 def _raise(source: str, problems: list[Problem]):
@@ -312,10 +313,10 @@ def _check_window(window, prep: _Prepared) -> tuple[int, int]:
     return lo, hi
 
 
-def _year_dummies(year: np.ndarray, prefix: str = "year") -> pd.DataFrame:
+def _year_dummies(year: np.ndarray) -> pd.DataFrame:
     """Year effects as dummies, the first year left out (the village effects take the level)."""
     years = np.unique(year)
-    return pd.DataFrame({f"{prefix}_{t}": (year == t).astype(float) for t in years[1:]})
+    return pd.DataFrame({f"year_{t}": (year == t).astype(float) for t in years[1:]})
 
 
 # --------------------------------------------------------------------------- fitting
@@ -342,22 +343,37 @@ def _demean(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
 
 def _fit(y: np.ndarray, X: pd.DataFrame, absorb: np.ndarray, clusters: np.ndarray,
          weights: np.ndarray | None = None) -> _Fit:
-    """OLS (WLS) of y on X with the `absorb` groups' fixed effects, cluster-robust by `clusters`.
+    """OLS (WLS) of y on X with the `absorb` groups' fixed effects, cluster-robust (CR1) by `clusters`.
 
     Demeaning within the absorbed groups is exact by Frisch-Waugh-Lovell; with weights it stays
-    exact because every weight here is constant within an absorbed group.
+    exact because every weight here is constant within an absorbed group. The coefficients come
+    from the normal equations of the few remaining regressors and the covariance from statsmodels'
+    own cluster sandwich (`cov_cluster`, the one `OLS.fit(cov_type="cluster")` uses, with its
+    G/(G-1) (N-1)/(N-K) factor): the same numbers as `OLS(...).fit(cov_type="cluster")` (the tests
+    check this) at a fraction of the cost, since that fit decomposes the tall design matrix.
     """
     Xd = _demean(X.to_numpy(dtype=float), absorb)
-    yd = _demean(y, absorb)
-    rank = np.linalg.matrix_rank(Xd)
-    if rank < Xd.shape[1]:
-        raise PanelDesignError(f"{Xd.shape[1] - rank} of the {Xd.shape[1]} regressors are collinear once the "
-                               "fixed effects are absorbed; the panel cannot separate these effects")
-    model = OLS(yd, Xd) if weights is None else WLS(yd, Xd, weights=weights)
-    res = model.fit(cov_type="cluster", cov_kwds={"groups": clusters}, use_t=True)
+    yd = _demean(np.asarray(y, dtype=float), absorb)
+    w = np.ones(len(yd)) if weights is None else np.asarray(weights, dtype=float)
+    gram = Xd.T @ (Xd * w[:, None])
+    norms = np.sqrt(np.clip(np.diag(gram), 0, None))
+    if np.any(norms == 0) or np.linalg.matrix_rank(gram / np.outer(norms, norms), tol=1e-10) < Xd.shape[1]:
+        raise PanelDesignError("some regressors are collinear once the fixed effects are absorbed "
+                               f"({', '.join(map(str, X.columns[:6]))}, ...); the panel cannot separate these effects")
+    bread = np.linalg.inv(gram)
+    params = bread @ (Xd.T @ (w * yd))
+    resid = yd - Xd @ params
+    clusters = pd.factorize(np.asarray(clusters))[0]
+    cov = cov_cluster((Xd * (w * resid)[:, None], bread), clusters, use_correction=True)
+    n_clusters = int(clusters.max()) + 1
     names = list(X.columns)
-    return _Fit(pd.Series(res.params, index=names), pd.DataFrame(res.cov_params(), index=names, columns=names),
-                int(len(yd)), int(len(np.unique(clusters))), int(res.df_resid_inference))
+    return _Fit(pd.Series(params, index=names), pd.DataFrame(cov, index=names, columns=names),
+                int(len(yd)), n_clusters, n_clusters - 1)
+
+
+def _se(cov: np.ndarray) -> np.ndarray:
+    """Standard errors from a covariance; rounding can leave -1e-17 where the truth is 0."""
+    return np.sqrt(np.clip(np.diag(np.atleast_2d(cov)), 0.0, None))
 
 
 def _inference(estimate: np.ndarray, se: np.ndarray, df_denom: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -368,13 +384,15 @@ def _inference(estimate: np.ndarray, se: np.ndarray, df_denom: int) -> tuple[np.
     return estimate - t_crit * se, estimate + t_crit * se, p
 
 
-def _combine(fit: _Fit, weights: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Estimates and covariance of weighted sums of coefficients (the delta method for linear maps).
+def _combine(fit: _Fit, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Estimates and covariance of weighted sums of coefficients (the delta method, exact for linear maps).
 
-    `weights` has one row per combination and one column per coefficient it uses.
+    `weights` has one row per combination and one column per LEADING coefficient of the fit (the
+    estimators put the effects they combine first and the year dummies after them).
     """
-    A = weights.reindex(columns=fit.params.index, fill_value=0.0).to_numpy(dtype=float)
-    return A @ fit.params.to_numpy(), A @ fit.cov.to_numpy() @ A.T
+    A = np.atleast_2d(np.asarray(weights, dtype=float))
+    k = A.shape[1]
+    return A @ fit.params.to_numpy()[:k], A @ fit.cov.to_numpy()[:k, :k] @ A.T
 
 
 def _estimate_row(estimator, outcome, estimate, se, fit: _Fit, n_treated_obs) -> pd.Series:
@@ -387,7 +405,7 @@ def _estimate_row(estimator, outcome, estimate, se, fit: _Fit, n_treated_obs) ->
 def _event_table(event_times, terms, estimates, cov, fit: _Fit, n_treated, cohorts) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The tidy event-study table (with the reference row) and the covariance of its other rows."""
     event_times = list(event_times)
-    se = np.sqrt(np.diag(cov))
+    se = _se(cov)
     lo, hi, p = _inference(np.asarray(estimates, dtype=float), se, fit.df_denom)
     table = pd.DataFrame({"event_time": event_times, "term": terms, "estimate": estimates, "se": se,
                           "ci_low": lo, "ci_high": hi, "p_value": p, "n_treated_obs": n_treated,
@@ -432,7 +450,7 @@ def twfe_did(panel: pd.DataFrame, outcome: str = DEFAULT_OUTCOME) -> pd.Series:
     X = pd.concat([pd.DataFrame({"treated_now": treated}), _year_dummies(prep.year)], axis=1)
     fit = _fit(prep.y, X, prep.village, prep.village)
     return _estimate_row("twfe_static", outcome, fit.params["treated_now"],
-                         np.sqrt(fit.cov.loc["treated_now", "treated_now"]), fit, treated.sum())
+                         _se(fit.cov.loc[["treated_now"], ["treated_now"]].to_numpy())[0], fit, treated.sum())
 
 
 def event_study_twfe(panel: pd.DataFrame, outcome: str = DEFAULT_OUTCOME,
@@ -458,8 +476,7 @@ def event_study_twfe(panel: pd.DataFrame, outcome: str = DEFAULT_OUTCOME,
     def term(e):
         return f"e<={e}" if e == lo else f"e>={e}" if e == hi else f"e={e}"
 
-    weights = pd.DataFrame(np.eye(len(event_times)), columns=dummies.columns)
-    est, cov = _combine(fit, weights)
+    est, cov = _combine(fit, np.eye(len(event_times)))
     n_treated = [int((binned == e).sum()) for e in event_times]
     cohorts = [_cohort_list(prep.cohort[treated & (binned == e)]) for e in event_times]
     table, vcov = _event_table(event_times, [term(e) for e in event_times], est, cov, fit, n_treated, cohorts)
@@ -496,47 +513,44 @@ def sun_abraham(panel: pd.DataFrame, outcome: str = DEFAULT_OUTCOME,
     prep = _prepare(panel, outcome)
     lo, hi = _check_window(window, prep)
     _require_controls(prep)
-    cells, counts, X = _cohort_event_cells(prep)
+    cell_cohort, cell_event, cell_n, X = _cohort_event_cells(prep)
     fit = _fit(prep.y, pd.concat([X, _year_dummies(prep.year)], axis=1), prep.village, prep.village)
 
-    def weight_row(selected: pd.DataFrame) -> pd.Series:
-        return pd.Series(selected["n"].to_numpy() / selected["n"].sum(), index=selected["name"])
+    def shares(selected: np.ndarray) -> np.ndarray:
+        """Weights over the cells: each selected cell's share of the selected village-years."""
+        w = np.where(selected, cell_n, 0.0)
+        return w / w.sum()
 
-    cell_table = pd.DataFrame({"cohort": [g for g, _ in cells], "event_time": [e for _, e in cells],
-                               "n": counts, "name": X.columns})
     event_times = [e for e in range(lo, hi + 1) if e != REFERENCE_EVENT]
-    rows = [weight_row(cell_table[cell_table["event_time"] == e]) for e in event_times]
-    est, cov = _combine(fit, pd.DataFrame(rows).fillna(0.0))
-    at = {e: cell_table[cell_table["event_time"] == e] for e in event_times}
+    est, cov = _combine(fit, np.array([shares(cell_event == e) for e in event_times]))
     table, vcov = _event_table(event_times, [f"e={e}" for e in event_times], est, cov, fit,
-                               [int(at[e]["n"].sum()) for e in event_times],
-                               [_cohort_list(at[e]["cohort"]) for e in event_times])
+                               [int(cell_n[cell_event == e].sum()) for e in event_times],
+                               [_cohort_list(cell_cohort[cell_event == e]) for e in event_times])
     ref = prep.event == REFERENCE_EVENT
     table = _with_reference(table, int(ref.sum()), _cohort_list(prep.cohort[ref]))
 
-    post = cell_table[cell_table["event_time"] >= 0]
-    overall_est, overall_cov = _combine(fit, pd.DataFrame([weight_row(post)]))
-    overall = _estimate_row("sun_abraham", outcome, overall_est[0], np.sqrt(overall_cov[0, 0]), fit, post["n"].sum())
+    post = cell_event >= 0
+    overall_est, overall_cov = _combine(fit, shares(post))
+    overall = _estimate_row("sun_abraham", outcome, overall_est[0], _se(overall_cov)[0], fit, cell_n[post].sum())
 
     cohorts = prep.treated_cohorts()
-    by_rows = [weight_row(post[post["cohort"] == g]) for g in cohorts]
-    c_est, c_cov = _combine(fit, pd.DataFrame(by_rows).fillna(0.0))
-    c_se = np.sqrt(np.diag(c_cov))
+    c_est, c_cov = _combine(fit, np.array([shares(post & (cell_cohort == g)) for g in cohorts]))
+    c_se = _se(c_cov)
     c_lo, c_hi, c_p = _inference(c_est, c_se, fit.df_denom)
     by_cohort = pd.DataFrame({
         "cohort": cohorts, "towns": [prep.towns_by_cohort.get(g, "") for g in cohorts],
         "estimate": c_est, "se": c_se, "ci_low": c_lo, "ci_high": c_hi, "p_value": c_p,
-        "n_treated_obs": [int(post.loc[post["cohort"] == g, "n"].sum()) for g in cohorts],
-        "n_villages": [int(len(np.unique(prep.village[prep.cohort == g]))) for g in cohorts],
+        "n_treated_obs": [int(cell_n[post & (cell_cohort == g)].sum()) for g in cohorts],
+        "n_villages": [len(np.unique(prep.village[prep.cohort == g])) for g in cohorts],
     })[COHORT_COLUMNS]
 
-    g_se = np.sqrt(np.diag(fit.cov.loc[X.columns, X.columns].to_numpy()))
-    g_est = fit.params[X.columns].to_numpy()
+    g_est, g_cov = _combine(fit, np.eye(len(cell_n)))
+    g_se = _se(g_cov)
     g_lo, g_hi, g_p = _inference(g_est, g_se, fit.df_denom)
     cohort_effects = pd.DataFrame({
-        "cohort": cell_table["cohort"].to_numpy(), "towns": [prep.towns_by_cohort.get(g, "") for g in cell_table["cohort"]],
-        "event_time": cell_table["event_time"].to_numpy(), "estimate": g_est, "se": g_se, "ci_low": g_lo,
-        "ci_high": g_hi, "p_value": g_p, "n_obs": cell_table["n"].to_numpy(),
+        "cohort": cell_cohort, "towns": [prep.towns_by_cohort.get(int(g), "") for g in cell_cohort],
+        "event_time": cell_event, "estimate": g_est, "se": g_se, "ci_low": g_lo, "ci_high": g_hi,
+        "p_value": g_p, "n_obs": cell_n,
     })[CELL_COLUMNS]
     return EventStudyResult("sun_abraham", outcome, (lo, hi), table, vcov, fit.n_obs, fit.n_clusters, fit.df_denom,
                             overall=overall, by_cohort=by_cohort, cohort_effects=cohort_effects)
@@ -559,16 +573,16 @@ def _require_controls(prep: _Prepared) -> None:
             f"(the year before adoption, the reference); the panel starts in {int(prep.year.min())}")
 
 
-def _cohort_event_cells(prep: _Prepared) -> tuple[list[tuple[int, int]], list[int], pd.DataFrame]:
-    """Every (cohort, event time) the panel observes, except the reference, as dummies."""
-    treated = ~prep.never
-    pairs = pd.DataFrame({"g": prep.cohort[treated].astype(int), "e": prep.event[treated].astype(int)})
-    pairs = pairs[pairs["e"] != REFERENCE_EVENT]
-    sizes = pairs.groupby(["g", "e"]).size().sort_index()
-    cells = [(int(g), int(e)) for g, e in sizes.index]
-    X = pd.DataFrame({f"cohort_{g}_event_{e}": ((prep.cohort == g) & (prep.event == e)).astype(float)
-                      for g, e in cells})
-    return cells, [int(n) for n in sizes.to_numpy()], X
+def _cohort_event_cells(prep: _Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
+    """Every (cohort, event time) the panel observes, except the reference: cohort, event time and
+    number of village-years of each cell, and the cells as dummies (sorted by cohort, then event time)."""
+    treated = ~prep.never & (prep.event != REFERENCE_EVENT)
+    pairs, cell_of_row, counts = np.unique(np.column_stack([prep.cohort[treated], prep.event[treated]]).astype(int),
+                                           axis=0, return_inverse=True, return_counts=True)
+    dummies = np.zeros((len(prep.y), len(pairs)))
+    dummies[np.flatnonzero(treated), cell_of_row.ravel()] = 1.0
+    X = pd.DataFrame(dummies, columns=[f"cohort_{g}_event_{e}" for g, e in pairs])
+    return pairs[:, 0], pairs[:, 1], counts.astype(int), X
 
 
 # --------------------------------------------------------------------------- stacked DiD
@@ -631,7 +645,7 @@ def stacked_did(panel: pd.DataFrame, outcome: str = DEFAULT_OUTCOME,
     X = pd.concat([dummies, stack_years.drop(columns=firsts)], axis=1)
     absorb = pd.factorize(stacked["stack"].astype(str) + "_" + stacked["village"].astype(str))[0]
     fit = _fit(stacked["y"].to_numpy(), X, absorb, stacked["village"].to_numpy(), stacked["weight"].to_numpy())
-    est, cov = _combine(fit, pd.DataFrame(np.eye(len(event_times)), columns=dummies.columns))
+    est, cov = _combine(fit, np.eye(len(event_times)))
     included = _cohort_list(g for g, _ in stacks)
     n_treated = [int((stacked["event"] == e).sum()) for e in event_times]
     table, vcov = _event_table(event_times, [f"e={e}" for e in event_times], est, cov, fit, n_treated,

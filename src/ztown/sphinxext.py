@@ -73,7 +73,7 @@ def write_generated_pages(descriptor_path: Path, srcdir: Path) -> Path:
 
 
 def on_config_inited(app: Sphinx, config: Config) -> None:
-    from .book import code_hash, data_package_hash, execution_cache_dir
+    from .book import code_hash, data_package_hash, execution_cache_dir, prune_execution_caches
     from .errors import DataPackageError
     from .loader import ENV_VAR, resolve_descriptor
 
@@ -89,6 +89,8 @@ def on_config_inited(app: Sphinx, config: Config) -> None:
     config.ztown_datapackage = str(descriptor_path)
     cache_dir = execution_cache_dir(Path(app.outdir).parent, data_hash, config.ztown_code_hash)
     config.nb_execution_cache_path = str(cache_dir)
+    for old in prune_execution_caches(cache_dir):
+        logger.info("[ztown] removed old execution cache %s", old)
     logger.info("[ztown] data package %s (sha256 %s); execution cache %s",
                 descriptor_path, data_hash[:16], cache_dir)
 

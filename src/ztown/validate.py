@@ -353,7 +353,8 @@ def map_frictionless_error(err: dict, resource: str | None, path: str | None, de
                        f"{what} at column {err.get('fieldNumber')}: {_found_cell(cell)}", path)
     if kind == "blank-row":
         return Problem(resource, row, None, kind, "a data row", "a blank row", path)
-    return Problem(resource, row, fname, kind, err.get("description") or err.get("title") or "no error",
+    title = (err.get("title") or kind.replace("-", " ")).lower()
+    return Problem(resource, row, fname, kind, f"no {title} ({err.get('description') or 'frictionless check'})",
                    note or err.get("message", ""), path)
 
 

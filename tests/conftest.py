@@ -1,0 +1,71 @@
+"""Shared fixtures: the committed data package, a copy of it, and a small valid package to damage."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ztown.paths import default_datapackage
+
+# Rows kept by the small package: enough for every check, few enough to validate in a blink.
+SMALL_ROWS = {"respondents": 40, "village_years": 30}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory) -> Path:
+    """Keep the tests' validation results out of the developer's ~/.cache (and start cold)."""
+    folder = tmp_path_factory.mktemp("ztown-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ZTOWN_CACHE_DIR", str(folder))
+        yield folder
+
+
+@pytest.fixture(scope="session")
+def committed_package() -> Path:
+    """The repository's datapackage/ folder (read only: never write into it)."""
+    return default_datapackage()
+
+
+@pytest.fixture(scope="session")
+def package_copy(tmp_path_factory, committed_package) -> Path:
+    """One copy of the committed package per session, for tests that read it from elsewhere."""
+    target = tmp_path_factory.mktemp("package") / "datapackage"
+    shutil.copytree(committed_package, target)
+    return target
+
+
+def _keep_first_rows(path: Path, n: int) -> None:
+    """Cut a CSV file to its header and first n records (parsed, so quoted newlines are safe)."""
+    text = path.read_text(encoding="utf-8")
+    records = list(csv.reader(io.StringIO(text)))[: n + 1]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(records)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def small_package(tmp_path_factory, package_copy) -> Path:
+    """A valid, small package: the committed one with the two long resources cut short."""
+    target = tmp_path_factory.mktemp("small") / "datapackage"
+    shutil.copytree(package_copy, target)
+    for name, n in SMALL_ROWS.items():
+        _keep_first_rows(target / "data" / f"{name}.csv", n)
+    return target
+
+
+@pytest.fixture
+def small_copy(tmp_path, small_package) -> Path:
+    """A private copy of the small package that a test may damage."""
+    target = tmp_path / "datapackage"
+    shutil.copytree(small_package, target)
+    return target
+
+
+@pytest.fixture
+def no_env_package(monkeypatch) -> None:
+    """Make `load()` without a path mean the repository's package, whatever the caller's shell says."""
+    monkeypatch.delenv("ZTOWN_DATAPACKAGE", raising=False)

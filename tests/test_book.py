@@ -1,0 +1,254 @@
+"""The HTML book: it builds with no warning, has every chapter, and loads nothing from outside.
+
+The book is built once per test session with `ztown book` into the repository's `_build/html`.
+A build with nothing changed is cheap: Sphinx keeps its environment and myst-nb its execution
+cache, which is keyed by the data package's hash, so only a change of data, helpers or pages
+re-executes anything. The failure-path tests build small scratch books in tmp_path.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from ztown.book import book_lock
+from ztown.paths import REPO_ROOT
+
+HTML_DIR = REPO_ROOT / "_build" / "html"
+CHAPTERS = ["01_status", "02_problems", "03_causes", "04_experiences", "05_paths", "06_truth_recovery"]
+BUILD_TIMEOUT = 1800
+
+
+def run_ztown_book(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ztown", "book", *args], cwd=cwd, text=True,
+                          capture_output=True, timeout=BUILD_TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def book_build(tmp_path_factory):
+    """`ztown book` on the repository, run from an unrelated working directory."""
+    result = run_ztown_book("--keep-going", cwd=tmp_path_factory.mktemp("elsewhere"))
+    with book_lock(REPO_ROOT, shared=True):  # no other worker rebuilds the pages while we read them
+        yield result
+
+
+def html_pages() -> list[Path]:
+    return sorted(p for p in HTML_DIR.rglob("*.html") if "_static" not in p.relative_to(HTML_DIR).parts)
+
+
+def test_build_exits_zero_without_warnings(book_build):
+    output = book_build.stdout + book_build.stderr
+    assert book_build.returncode == 0, output[-5000:]
+    assert "WARNING:" not in output
+    assert "ztown book: built" in book_build.stdout
+    assert re.search(r"built .* in \d+\.\d s", book_build.stdout), "the build time is reported"
+
+
+def test_index_and_one_page_per_chapter(book_build):
+    assert (HTML_DIR / "index.html").is_file()
+    missing = [c for c in CHAPTERS if not (HTML_DIR / "notebooks" / f"{c}.html").is_file()]
+    assert not missing, f"no HTML page for chapter notebook(s) {missing}"
+    for page in ["book/intro", "book/data_methods", "book/appendix", "book/status",
+                 "book/generated/codebook", "book/generated/glossary", "book/generated/cite"]:
+        assert (HTML_DIR / f"{page}.html").is_file(), page
+
+
+class _ArticleScan(HTMLParser):
+    """Positions (in document order) of the synthetic-data notice and of the first cell output."""
+
+    def __init__(self):
+        super().__init__()
+        self.position = 0
+        self.notice_at: int | None = None
+        self.notice_title = ""
+        self.first_output_at: int | None = None
+        self._in_title = False
+
+    def handle_starttag(self, tag, attrs):
+        self.position += 1
+        classes = (dict(attrs).get("class") or "").split()
+        if self.notice_at is None and "admonition" in classes and "synthetic-data" in classes:
+            self.notice_at = self.position
+        elif self.notice_at is not None and not self.notice_title and "admonition-title" in classes:
+            self._in_title = True
+        if self.first_output_at is None and "cell_output" in classes:
+            self.first_output_at = self.position
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.notice_title += data
+            self._in_title = False
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_opens_with_synthetic_data_notice(book_build, chapter):
+    page = HTML_DIR / "notebooks" / f"{chapter}.html"
+    scan = _ArticleScan()
+    scan.feed(page.read_text(encoding="utf-8"))
+    assert scan.notice_at is not None, f"{page.name} has no admonition with class synthetic-data"
+    assert "synthetic" in scan.notice_title.lower(), scan.notice_title
+    if scan.first_output_at is not None:
+        assert scan.notice_at < scan.first_output_at, "the notice must come before the first result"
+
+
+# --- nothing is loaded from outside ----------------------------------------------------------
+
+# <link rel=...> values that make the browser fetch the href
+FETCHING_LINK_RELS = {"stylesheet", "icon", "shortcut", "apple-touch-icon", "preload", "prefetch",
+                      "modulepreload", "manifest", "dns-prefetch", "preconnect", "mask-icon"}
+EXTERNAL = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
+CSS_EXTERNAL = re.compile(r"""(?:url\(\s*["']?|@import\s+["']?)\s*((?:https?:)?//[^"')\s]+)""", re.IGNORECASE)
+# JavaScript that loads a resource: x.src = "...", setAttribute("src", "..."), import("..."), fetch(...)
+JS_EXTERNAL = re.compile(
+    r"""(?:\b(?:src|href)\s*[:=]\s*|setAttribute\(\s*["'](?:src|href)["']\s*,\s*|\bimport\s*\(\s*|"""
+    r"""\bimportScripts\s*\(\s*|\bfetch\s*\(\s*|\bfrom\s+)["'`]((?:https?:)?//[^"'`]+)""", re.IGNORECASE)
+
+
+class _LoadedUrls(HTMLParser):
+    """Every URL an HTML page makes the browser load (plain <a href> links are not loads)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.urls: list[str] = []
+        self.inline: list[str] = []  # inline <script> and <style> bodies
+        self._inline_tag: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: (v or "") for k, v in attrs}
+        for key in ("src", "data", "poster", "background"):
+            if key in a:
+                self.urls.append(a[key])
+        if "srcset" in a:
+            self.urls += [part.split()[0] for part in a["srcset"].split(",") if part.strip()]
+        if tag == "link" and set(a.get("rel", "").lower().split()) & FETCHING_LINK_RELS:
+            self.urls.append(a.get("href", ""))
+        if tag in ("image", "use") and ("href" in a or "xlink:href" in a):  # SVG
+            self.urls.append(a.get("href") or a.get("xlink:href", ""))
+        if "style" in a:
+            self.urls += CSS_EXTERNAL.findall(a["style"])
+        if tag in ("script", "style") and "src" not in a:
+            self._inline_tag = tag
+
+    def handle_data(self, data):
+        if self._inline_tag == "script":
+            self.urls += JS_EXTERNAL.findall(data)
+        elif self._inline_tag == "style":
+            self.urls += CSS_EXTERNAL.findall(data)
+
+    def handle_endtag(self, tag):
+        self._inline_tag = None
+
+
+def external_loads(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".html":
+        parser = _LoadedUrls()
+        parser.feed(text)
+        return [u for u in parser.urls if EXTERNAL.match(u)]
+    if path.suffix == ".css":
+        return CSS_EXTERNAL.findall(text)
+    return JS_EXTERNAL.findall(text)
+
+
+def test_no_page_loads_an_external_url(book_build):
+    files = [p for p in HTML_DIR.rglob("*") if p.suffix in (".html", ".css", ".js")]
+    assert len(files) > 20
+    offenders = {str(p.relative_to(HTML_DIR)): urls for p in files if (urls := external_loads(p))}
+    assert not offenders, json.dumps(offenders, indent=1)
+
+
+def test_scanner_sees_the_usual_cdn_loads():
+    """The scan above must recognise what Sphinx themes normally load from CDNs."""
+    page = ('<html><head><script async src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js">'
+            '</script><link rel="stylesheet" href="//fonts.googleapis.com/css?family=Lato">'
+            '<script>var s = document.createElement("script"); s.src = "https://www.googletagmanager.com/gtag/js";'
+            '</script></head><body><a href="https://github.com/ztown-study/ztown">repository</a>'
+            '<img src="_static/logo.png"></body></html>')
+    parser = _LoadedUrls()
+    parser.feed(page)
+    assert [u for u in parser.urls if EXTERNAL.match(u)] == [
+        "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js", "//fonts.googleapis.com/css?family=Lato",
+        "https://www.googletagmanager.com/gtag/js"]
+    assert CSS_EXTERNAL.findall('@import "https://fonts.googleapis.com/x.css"; a{background:url(img.png)}') == [
+        "https://fonts.googleapis.com/x.css"]
+
+
+def test_math_uses_the_vendored_mathjax(book_build):
+    pages_with_math = [p for p in html_pages() if 'class="math' in p.read_text(encoding="utf-8")]
+    assert pages_with_math, "the book has no typeset math at all"
+    for page in pages_with_math:
+        assert re.search(r'<script[^>]+src="[./]*_static/mathjax/tex-chtml-full\.js', page.read_text(encoding="utf-8")), page
+    assert (HTML_DIR / "_static/mathjax/output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff").is_file()
+
+
+# --- scratch books: failure and data-keyed execution ------------------------------------------
+
+def scratch_book(root: Path, notebooks: dict[str, list[str]]) -> Path:
+    """A minimal book in `root` with the repository's configuration and the given notebooks."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO_ROOT / "_config.yml", root / "_config.yml")
+    (root / "book").mkdir()
+    shutil.copy(REPO_ROOT / "book" / "references.bib", root / "book" / "references.bib")
+    shutil.copytree(REPO_ROOT / "book" / "_static", root / "book" / "_static")
+    (root / "book" / "intro.md").write_text("# Scratch book\n\nA test book.\n", encoding="utf-8")
+    chapters = "\n".join(f"  - file: {name}" for name in notebooks)
+    (root / "_toc.yml").write_text(f"format: jb-book\nroot: book/intro\nchapters:\n{chapters}\n", encoding="utf-8")
+    for name, sources in notebooks.items():
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.cells = [nbformat.v4.new_markdown_cell(f"# {name}")]
+        nb.cells += [nbformat.v4.new_code_cell(src) for src in sources]
+        nbformat.write(nb, root / f"{name}.ipynb")
+    return root
+
+
+def test_failing_cell_fails_the_build_and_leaves_no_html(tmp_path):
+    book = scratch_book(tmp_path / "book", {"broken": ["x = 1", "1 / 0"]})
+    stale = book / "_build" / "html" / "stale.html"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("<p>from an earlier build</p>", encoding="utf-8")
+
+    result = run_ztown_book("--source", str(book), cwd=tmp_path)
+
+    assert result.returncode != 0
+    assert not (book / "_build" / "html").exists(), "a failed build must not leave HTML behind"
+    assert "broken.ipynb" in result.stdout + result.stderr
+    assert "removed" in result.stderr and "_build/html" in result.stderr
+
+
+def test_execution_cache_is_keyed_by_the_data_package(tmp_path):
+    """Building with other data re-executes: the kernel sees the other package, not a cached output."""
+    other = tmp_path / "other-data"
+    shutil.copytree(REPO_ROOT / "datapackage", other)
+    descriptor = json.loads((other / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor["description"] = "SCRATCH COPY for a cache test. " + descriptor["description"]
+    (other / "datapackage.json").write_text(json.dumps(descriptor, indent=2), encoding="utf-8")
+    probe = ("import json, os\n"
+             "print('DATA:', json.load(open(os.environ['ZTOWN_DATAPACKAGE']))['description'][:40])")
+    book = scratch_book(tmp_path / "book", {"probe": [probe]})
+
+    caches = []
+    for data in (REPO_ROOT / "datapackage", other):
+        result = run_ztown_book("--source", str(book), "--data", str(data), cwd=tmp_path)
+        assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+        assert "Executed notebook" in result.stdout, "the notebook must run, not come from the cache"
+        page = html.unescape((book / "_build" / "html" / "probe.html").read_text(encoding="utf-8"))
+        expected = json.loads((data / "datapackage.json").read_text(encoding="utf-8"))["description"][:40]
+        assert f"DATA: {expected}" in page
+        caches.append(re.search(r"execution cache (\S+)", result.stdout).group(1))
+    assert caches[0] != caches[1]
+    assert Path(caches[1]).name.startswith(_hash16(other / "datapackage.json"))
+
+
+def _hash16(descriptor: Path) -> str:
+    from ztown.book import data_package_hash
+    return data_package_hash(descriptor)[:16]

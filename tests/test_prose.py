@@ -1,0 +1,83 @@
+"""The chapters' prose: no typed numbers, every glued name defined, the synthetic-data note on top."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
+PROSE_PAGES = [ROOT / "book" / "intro.md", ROOT / "book" / "data_methods.md"]
+
+ROLE = re.compile(r"\{[a-z:\-+]+\}`[^`]*`")  # {glue:text}`x:.2f`, {cite}`key`, {numref}`fig`, ...
+INLINE_CODE = re.compile(r"`[^`]*`")
+DIRECTIVE_LINE = re.compile(r"^\s*(:::|```|:[a-z\-]+:|\(\S+\)=)")  # fences, options, targets
+YEAR = re.compile(r"\b(19|20)\d\d\b")
+URL = re.compile(r"\(?https?://\S+")
+MATH = re.compile(r"\$\$.*?\$\$|\$[^$]+\$", re.S)
+
+
+def typed_numbers(markdown: str) -> list[str]:
+    """Digits left in prose once glued values, roles, code, years, URLs and math are taken out."""
+    text = MATH.sub(" ", markdown)
+    found = []
+    for line in text.splitlines():
+        if DIRECTIVE_LINE.match(line):
+            continue
+        line = ROLE.sub(" ", line)
+        line = INLINE_CODE.sub(" ", line)
+        line = URL.sub(" ", line)
+        line = YEAR.sub(" ", line)
+        line = re.sub(r"^\s*\d+\.\s", " ", line)  # numbered list items (chapter order)
+        found += re.findall(r"\d[\d.,]*", line)
+    return found
+
+
+def markdown_cells(path: Path) -> list[str]:
+    return ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown"]
+
+
+def glued_names(path: Path) -> set[str]:
+    names = set()
+    for cell in json.loads(path.read_text())["cells"]:
+        for out in cell.get("outputs", []):
+            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                names.add(name)
+    return names
+
+
+def test_every_chapter_is_there():
+    assert [p.stem[:2] for p in CHAPTERS] == ["01", "02", "03", "04", "05", "06"]
+
+
+def test_scanner_finds_a_typed_number():
+    assert typed_numbers("Z town lags by 0.42 points in 2019.") == ["0.42"]
+    assert typed_numbers("Z town lags by {glue:text}`gap:.2f` points in 2019.") == []
+
+
+@pytest.mark.parametrize("path", CHAPTERS + PROSE_PAGES, ids=lambda p: p.name)
+def test_no_number_typed_into_prose(path):
+    texts = markdown_cells(path) if path.suffix == ".ipynb" else [path.read_text(encoding="utf-8")]
+    leftovers = [n for t in texts for n in typed_numbers(t)]
+    assert leftovers == [], f"{path.name}: numbers typed into the prose: {leftovers}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_opens_with_synthetic_data_note(path):
+    cells = markdown_cells(path)
+    head = "\n".join(cells[:2])
+    assert ":class: warning synthetic-data" in head and "Synthetic data" in head
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_glued_name_in_the_prose_is_computed_in_the_chapter(path):
+    used = set()
+    for text in markdown_cells(path):
+        used |= set(re.findall(r"\{glue(?::[a-z]+)?\}`([^`:]+)", text))
+        used |= set(re.findall(r":::\{glue:figure\}\s+(\S+)", text))
+    missing = used - glued_names(path)
+    assert not missing, f"{path.name}: glued in prose but not computed: {sorted(missing)}"
