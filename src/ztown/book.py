@@ -37,6 +37,9 @@ UNFINISHED_MARKER = ".ztown-build-unfinished"  # exists while a build runs; left
 # Lines of jupyter-book/Sphinx output that are warnings: Sphinx's "file:line: WARNING: ..." and
 # "WARNING: ...", and jupyter-book's own boxed "[Warning] ..." / "Warning: ..." messages.
 WARNING_LINE = re.compile(r"\bWARNING:|\[Warning\]|^\W*Warning: ")
+# Lines that name why a build failed (Sphinx errors, a notebook that failed to execute).
+PROBLEM_LINE = re.compile(r"\bERROR:|\bWARNING:|Executing notebook failed|Extension error|Exception occurred|"
+                          r"^\w*(Error|Exception): ")
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # execution-cache folders kept besides the current one (other data packages, earlier helpers)
 KEEP_OTHER_CACHES = 3
@@ -134,6 +137,7 @@ class BookBuild:
     seconds: float
     html_dir: Path
     warnings: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # warnings, errors and exceptions, in order
     log_path: Path | None = None
 
     @property
@@ -201,7 +205,7 @@ def build_book(source: Path = REPO_ROOT, data: Path | None = None, keep_going: b
             _discard_build_state(build_dir)
         unfinished.touch()
         started = time.perf_counter()
-        warnings = []
+        warnings, problems = [], []
         with log_path.open("w", encoding="utf-8") as log:
             process = subprocess.Popen(command, cwd=source, env=env, stdout=subprocess.PIPE,
                                        stderr=subprocess.STDOUT, text=True, encoding="utf-8",
@@ -213,8 +217,11 @@ def build_book(source: Path = REPO_ROOT, data: Path | None = None, keep_going: b
                 log.write(plain)
                 if WARNING_LINE.search(plain):
                     warnings.append(plain.strip())
+                if PROBLEM_LINE.search(plain):
+                    problems.append(plain.strip())
             returncode = process.wait()
-        result = BookBuild(returncode, time.perf_counter() - started, html_dir, warnings, log_path)
+        result = BookBuild(returncode, time.perf_counter() - started, html_dir, warnings, problems,
+                           log_path)
         if not result.ok:
             _discard_build_state(build_dir)
         unfinished.unlink()

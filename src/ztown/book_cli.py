@@ -21,8 +21,9 @@ def run(args) -> int:
         return 0
     reasons = [f"jupyter-book exited with status {result.returncode}"] if result.returncode else []
     if result.warnings:
-        reasons.append(f"{len(result.warnings)} warning(s), first: {result.warnings[0]}")
-    print(f"ztown book: build FAILED after {result.seconds:.1f} s ({'; '.join(reasons)}).\n"
+        reasons.append(f"{len(result.warnings)} warning(s)")
+    first = f"\nztown book: first problem: {result.problems[0]}" if result.problems else ""
+    print(f"ztown book: build FAILED after {result.seconds:.1f} s ({'; '.join(reasons)}).{first}\n"
           f"ztown book: removed {result.html_dir} so no stale pages survive; full log in {result.log_path}",
           file=sys.stderr)
     return result.returncode or 1

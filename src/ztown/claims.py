@@ -77,17 +77,19 @@ def build_ledger(data, results: dict | None = None) -> pd.DataFrame:
                          f"Part of Z town's effectiveness gap explained by its {CONSTRUCT_BY_ID[cid].label_en.lower()} "
                          "index (Oaxaca-Blinder)",
                          o["estimate"], o["ci_low"], o["ci_high"], "Likert points", -1, truth.get(f"oaxaca_{cid}")))
-    att = panel.cohort_att(res["event_study"]) if hasattr(panel, "cohort_att") else res["event_study"].attrs["cohort_att"]
     towns = data.regions.set_index("town_id")
-    for k, row in enumerate(att.itertuples(), start=1):
-        town = towns.loc[row.town_id]
+    cohorts = res["event_study"].by_cohort
+    for k, row in enumerate(cohorts.itertuples(), start=1):
+        ids = [t.strip() for t in str(row.towns).split(",") if t.strip()]
+        names = " and ".join(towns.loc[t, "name_en"] for t in ids)
+        reforms = ", ".join(str(towns.loc[t, "reform"]).replace("_", " ") for t in ids)
         rows.append(_row(f"E{k}", "experience",
-                         f"The reform of {town['name_en']} ({town['reform']}, patterned after a real experience) "
-                         "raised villagers' satisfaction.",
-                         f"Average effect of {town['name_en']}'s reform on the satisfaction index "
+                         f"The reform of {names} ({reforms}), patterned after a real experience, raised "
+                         "villagers' satisfaction.",
+                         f"Average effect of the reform adopted in {row.cohort} on the satisfaction index "
                          "(interaction-weighted event study)",
                          row.estimate, row.ci_low, row.ci_high, "index points", +1,
-                         truth.get(f"att_town_{row.town_id}")))
+                         truth.get(f"att_town_{ids[0]}") if len(ids) == 1 else None))
     paths = res["paths"].set_index("path")
     for k, cid in enumerate(CAUSE_IDS, start=1):
         p = paths.loc[cid]

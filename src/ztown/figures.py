@@ -221,3 +221,20 @@ def scale_boxplot(frame: pd.DataFrame, constructs: list[str], labels: dict[str, 
     _tag(fig)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
+
+
+def satisfaction_trends(means: pd.DataFrame, adoption: dict[str, int]) -> plt.Figure:
+    """Mean satisfaction index by town and year, with each comparison town's reform year marked."""
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.6))
+    palette = town_palette()
+    sns.lineplot(data=means, x="year", y="satisfaction_index", hue="town", hue_order=list(palette),
+                 palette=palette, marker="o", ax=ax)
+    for town, year in adoption.items():
+        ax.axvline(year - 0.5, color=palette[town], linestyle=":", linewidth=1.2)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("")
+    ax.set_ylabel("satisfaction index (points)")
+    ax.legend(fontsize=8, title="", ncols=5, loc="upper left")
+    _tag(fig, "synthetic data; dotted lines: first year of each town's reform")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig

@@ -24,9 +24,25 @@ SCENARIO_SEED = 20231102
 N_DRAWS = 2000
 
 
-def _share_satisfied(model, params: np.ndarray, exog: np.ndarray) -> float:
-    probs = model.predict(params, exog=exog)
-    return float(probs[:, 3:].sum(axis=1).mean())
+def _share_satisfied(model, params: np.ndarray, exog: np.ndarray) -> np.ndarray:
+    """Mean predicted P(answer 4 or 5) over the rows of exog, for one or many parameter vectors.
+
+    P(y >= 4) = 1 - F(cut_3 - x'b) with F the logistic cdf; vectorized over parameter draws
+    (rows of `params`), which is what makes a few thousand bootstrap draws cheap.
+    """
+    params = np.atleast_2d(params)
+    k = exog.shape[1]
+    cut3 = np.array([model.transform_threshold_params(p)[3] for p in params])
+    xb = exog @ params[:, :k].T  # rows x draws
+    return (1 - 1 / (1 + np.exp(-(cut3[None, :] - xb)))).mean(axis=0)
+
+
+def _shifted_share(model, params: np.ndarray, exog: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """Like _share_satisfied, with each draw's linear predictor raised by its own constant."""
+    k = exog.shape[1]
+    cut3 = np.array([model.transform_threshold_params(p)[3] for p in params])
+    xb = exog @ params[:, :k].T + extra[None, :]
+    return (1 - 1 / (1 + np.exp(-(cut3[None, :] - xb)))).mean(axis=0)
 
 
 def path_scenarios(frame: pd.DataFrame, ols_result, ologit_result, cause_gaps: pd.DataFrame,
@@ -46,8 +62,8 @@ def path_scenarios(frame: pd.DataFrame, ols_result, ologit_result, cause_gaps: p
     model, params = ologit_result.model, np.asarray(ologit_result.params)
     draws = rng.multivariate_normal(params, np.asarray(ologit_result.cov_params()), size=n_draws)
     d_draws = rng.normal(d, se_d, size=(n_draws, len(d)))
-    base = _share_satisfied(model, params, exog)
-    base_draws = np.array([_share_satisfied(model, p, exog) for p in draws])
+    base = float(_share_satisfied(model, params, exog)[0])
+    base_draws = _share_satisfied(model, draws, exog)
 
     def shifted(shift: np.ndarray) -> np.ndarray:
         out = exog.copy()
@@ -61,9 +77,12 @@ def path_scenarios(frame: pd.DataFrame, ols_result, ologit_result, cause_gaps: p
         shift = -d * mask  # raise Z town's index by its gap (for the paths that apply)
         eff = float(b @ shift)
         eff_se = float(np.sqrt(shift @ cov_b @ shift + np.sum((b * mask) ** 2 * se_d ** 2)))
-        sat = _share_satisfied(model, params, shifted(shift)) - base
-        sat_draws = np.array([_share_satisfied(model, p, shifted(-dd * mask)) for p, dd in zip(draws, d_draws)])
-        sat_draws = sat_draws - base_draws
+        sat = float(_share_satisfied(model, params, shifted(shift))[0]) - base
+        # each draw shifts by its own drawn gap: x'b + b_cause * shift = base x'b + sum_j b_j shift_j
+        shift_draws = -d_draws * mask  # draws x causes
+        cause_cols = [cols[t] for t in CAUSE_TERMS]
+        extra = (draws[:, cause_cols] * shift_draws).sum(axis=1)  # per draw
+        sat_draws = _shifted_share(model, draws, exog, extra) - base_draws
         label_en, label_zh = PATHS[key] if key != "all" else ("All five paths together", "五条路径同时推进")
         rows.append({"path": key, "label": label_en, "label_zh": label_zh,
                      "index_shift": float(shift.sum()) if key != "all" else float(np.nan),

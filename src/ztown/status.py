@@ -96,7 +96,7 @@ PANEL_MEASURES = {
 
 def town_year_means(measures: pd.DataFrame) -> pd.DataFrame:
     """Mean of each panel measure by town and year (the figure's data)."""
-    cols = list(PANEL_MEASURES)
+    cols = [*PANEL_MEASURES, "satisfaction_index"]
     return measures.groupby(["town", "year"], as_index=False, observed=True)[cols].mean()
 
 

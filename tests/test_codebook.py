@@ -1,0 +1,174 @@
+"""The codebook pages: generated from the descriptor, complete, rewritten only when changed, and
+clean under a Sphinx build with the book's MyST settings and -W -n."""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ztown.codebook import GENERATED_NOTE, glossary_terms, label_for, md_escape, write_pages
+from ztown.constructs import CONSTRUCTS, GLOSSARY, ITEMS
+from ztown.paths import REPO_ROOT
+
+# markup characters in a description must come out as plain text
+NASTY = r"a | b * c _d_ `e` $x$ {{ sub }} <b> [link](x) \ ~y~ & #5 {ref}`z`"
+
+
+@pytest.fixture(scope="module")
+def descriptor(committed_package) -> dict:
+    return json.loads((committed_package / "datapackage.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def pages(committed_package, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("generated")
+    write_pages(committed_package / "datapackage.json", out)
+    return out
+
+
+def test_a_page_for_every_resource_and_the_index_glossary_and_citation(pages, descriptor):
+    expected = {"codebook.md", "glossary.md", "cite.md"} | {f"codebook_{r['name']}.md"
+                                                            for r in descriptor["resources"]}
+    assert {p.name for p in pages.iterdir()} == expected
+    for page in pages.iterdir():
+        lines = page.read_text(encoding="utf-8").splitlines()
+        assert re.fullmatch(r"\([a-z0-9-]+\)=", lines[0]), page.name
+        assert lines[1].startswith("# "), page.name
+        assert GENERATED_NOTE in lines
+
+
+def test_every_field_and_key_is_on_its_page(pages, descriptor):
+    for res in descriptor["resources"]:
+        text = (pages / f"codebook_{res['name']}.md").read_text(encoding="utf-8")
+        assert text.startswith(f"({label_for(res['name'])})=\n")
+        for f in res["schema"]["fields"]:
+            assert f"* - `{f['name']}`" in text, (res["name"], f["name"])
+            assert md_escape(f["description"]) in text
+            if f.get("unit"):
+                assert md_escape(f["unit"]) in text
+            for c in f.get("categories", []):
+                assert md_escape(c["label"]) in text
+            for m in f.get("missingValues", []):
+                if isinstance(m, dict):
+                    assert f"`{m['value']}`" in text and md_escape(m["label"]) in text
+        assert "Primary key: " + ", ".join(f"`{k}`" for k in res["schema"]["primaryKey"]) in text
+        for fk in res["schema"].get("foreignKeys", []):
+            assert f"{{ref}}`{fk['reference']['resource']} <{label_for(fk['reference']['resource'])}>`" in text
+
+
+def test_items_national_figures_and_index_carry_the_data(pages, descriptor, committed_package):
+    items = (pages / "codebook_items.md").read_text(encoding="utf-8")
+    for item in ITEMS:
+        assert f"`{item.id}`" in items
+        assert md_escape(item.wording_en) in items and md_escape(item.wording_zh) in items
+    national = (pages / "codebook_national_context.md").read_text(encoding="utf-8")
+    res = next(r for r in descriptor["resources"] if r["name"] == "national_context")
+    import csv
+    with (committed_package / res["path"]).open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            assert f"`{row['read_at']}`" in national and md_escape(row["publication"]) in national
+    index = (pages / "codebook.md").read_text(encoding="utf-8")
+    assert md_escape(descriptor["title"]) in index and descriptor["version"] in index
+    assert descriptor["licenses"][0]["name"] in index and md_escape(descriptor["description"]) in index
+    cite = (pages / "cite.md").read_text(encoding="utf-8")
+    assert f"version = {{{descriptor['version']}}}" in cite and "CITATION.cff" in cite and "```bibtex" in cite
+
+
+def test_glossary_has_every_key_term_and_construct(pages):
+    text = (pages / "glossary.md").read_text(encoding="utf-8")
+    assert "```{glossary}" in text
+    for zh, _pinyin, en, _definition in GLOSSARY:
+        assert f"\n{zh}\n" in text and f"\n{md_escape(en.replace(chr(34), ''))}\n" in text
+    for c in CONSTRUCTS:
+        assert f"\n{md_escape(c.label_en)}\n{md_escape(c.label_zh)}\n" in text
+    assert {c.label_en for c in CONSTRUCTS} <= glossary_terms()
+
+
+def changed_copy(committed_package: Path, target: Path, resource: str, field: str, description: str) -> Path:
+    shutil.copytree(committed_package, target)
+    path = target / "datapackage.json"
+    descriptor = json.loads(path.read_text(encoding="utf-8"))
+    res = next(r for r in descriptor["resources"] if r["name"] == resource)
+    next(f for f in res["schema"]["fields"] if f["name"] == field)["description"] = description
+    path.write_text(json.dumps(descriptor, ensure_ascii=False, indent=2), encoding="utf-8")
+    return path
+
+
+def test_pages_follow_the_descriptor_and_are_rewritten_only_when_changed(committed_package, tmp_path):
+    out = tmp_path / "generated"
+    first = write_pages(committed_package / "datapackage.json", out)
+    stamps = {p.name: p.stat().st_mtime_ns for p in first}
+    texts = {p.name: p.read_text(encoding="utf-8") for p in first}
+    for p in first:  # push the clock back, so that any rewrite would show
+        os.utime(p, ns=(p.stat().st_atime_ns, stamps[p.name] - 10**9))
+    stamps = {p.name: p.stat().st_mtime_ns for p in first}
+    again = write_pages(committed_package / "datapackage.json", out)
+    assert {p.name: p.stat().st_mtime_ns for p in again} == stamps
+
+    copy = changed_copy(committed_package, tmp_path / "copy", "villages", "distance_km", "Walking time, " + NASTY)
+    changed = write_pages(copy, out)
+    rewritten = {p.name for p in changed if p.stat().st_mtime_ns != stamps[p.name]}
+    assert rewritten == {"codebook_villages.md"}
+    page = (out / "codebook_villages.md").read_text(encoding="utf-8")
+    assert page != texts["codebook_villages.md"] and md_escape("Walking time, " + NASTY) in page
+
+
+def test_stale_generated_pages_are_removed_and_others_kept(committed_package, tmp_path):
+    out = tmp_path / "generated"
+    out.mkdir()
+    (out / "codebook_dropped.md").write_text(f"(x)=\n# x\n\n{GENERATED_NOTE}\n", encoding="utf-8")
+    (out / "codebook_notes.md").write_text("(notes)=\n# Hand-written\n", encoding="utf-8")
+    write_pages(committed_package / "datapackage.json", out)
+    assert not (out / "codebook_dropped.md").exists() and (out / "codebook_notes.md").exists()
+
+
+def test_md_escape_neutralises_markup():
+    assert md_escape("a|b*c_d") == r"a\|b\*c\_d"
+    assert md_escape("# heading") == r"\# heading"
+    assert md_escape("1. first") == r"1\. first"
+    assert md_escape("two\nlines") == "two lines"
+
+
+def book_myst_extensions() -> list[str]:
+    """The MyST extensions the book enables (from _config.yml), so the test parses as the book does."""
+    config = REPO_ROOT / "_config.yml"
+    if config.is_file():
+        parse = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("parse") or {}
+        if parse.get("myst_enable_extensions"):
+            return list(parse["myst_enable_extensions"])
+    return ["amsmath", "colon_fence", "deflist", "dollarmath", "substitution"]
+
+
+def test_the_pages_build_without_a_single_sphinx_warning(committed_package, tmp_path):
+    from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace
+
+    src = tmp_path / "src"
+    copy = changed_copy(committed_package, tmp_path / "copy", "respondents", "age", NASTY)
+    write_pages(copy, src / "generated")
+    (src / "conf.py").write_text(
+        f"extensions = ['myst_parser']\nmyst_enable_extensions = {book_myst_extensions()!r}\n"
+        "master_doc = 'index'\nexclude_patterns = ['_build']\n", encoding="utf-8")
+    (src / "index.md").write_text(
+        "# Test book\n\n```{toctree}\n:glob:\n\ngenerated/codebook\ngenerated/codebook_*\n"
+        "generated/glossary\ngenerated/cite\n```\n", encoding="utf-8")
+    warnings = io.StringIO()
+    with docutils_namespace():
+        app = Sphinx(str(src), str(src), str(tmp_path / "html"), str(tmp_path / "doctrees"), "html",
+                     status=None, warning=warnings, freshenv=True, keep_going=True)
+        app.config.nitpicky = True
+        app.build()
+    assert warnings.getvalue() == "", warnings.getvalue()
+    assert app.statuscode == 0
+    built = (tmp_path / "html" / "generated" / "codebook_respondents.html").read_text(encoding="utf-8")
+    assert html.escape(NASTY, quote=False) in built  # the markup came out as text
+    items = (tmp_path / "html" / "generated" / "codebook_items.html").read_text(encoding="utf-8")
+    assert 'href="glossary.html#term-' in items  # constructs link to their glossary terms
