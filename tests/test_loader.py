@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -241,15 +240,14 @@ def test_cache_folder_follows_the_environment(monkeypatch, tmp_path):
     assert validate.cache_dir() == tmp_path / "home" / ".cache" / "ztown"
 
 
-def test_a_warm_load_in_a_fresh_process_does_not_import_frictionless(committed_package):
-    ztown.load(committed_package)  # fills the session's disk cache
-    code = ("import sys, time, ztown\n"
-            "t = time.perf_counter(); data = ztown.load(sys.argv[1]); seconds = time.perf_counter() - t\n"
-            "print('frictionless' in sys.modules, len(data.respondents), seconds)")
-    out = subprocess.run([sys.executable, "-c", code, str(committed_package)], capture_output=True, text=True,
-                         check=True).stdout.split()
-    assert out[0] == "False", "a cache hit should not import frictionless"
-    assert int(out[1]) == len(ztown.load(committed_package).respondents)
+def test_a_warm_load_does_not_need_frictionless(committed_package, monkeypatch):
+    """importing frictionless takes about a second: a cache hit must not need it."""
+    ztown.load(committed_package)  # validated now or earlier: cached on disk
+    validate.clear_memory_cache()
+    monkeypatch.setitem(sys.modules, "frictionless", None)  # any `import frictionless` now fails
+    with pytest.raises(ImportError):
+        import frictionless  # noqa: F401
+    assert len(ztown.load(committed_package).respondents) > 0
 
 
 def test_loader_refuses_a_value_frictionless_let_through(tmp_path):

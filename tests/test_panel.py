@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from statsmodels.regression.linear_model import OLS
+from statsmodels.regression.linear_model import OLS, WLS
 
 import ztown
 from ztown import panel as P
@@ -132,6 +132,46 @@ def test_twfe_matches_statsmodels_dummy_regression(small_panel):
     assert result["se"] == pytest.approx(fit.bse["treated_now"], rel=1e-9)
     assert (result["ci_low"], result["ci_high"]) == pytest.approx(tuple(fit.conf_int().loc["treated_now"]), rel=1e-9)
     assert result["n_clusters"] == small_panel["village_id"].nunique() and result["n_obs"] == len(small_panel)
+
+
+def test_iw_cells_match_statsmodels_dummy_regression(small_panel):
+    """The cohort x event-time effects are those of the saturated regression with village dummies."""
+    sa = P.sun_abraham(small_panel)
+    cells = sa.cohort_effects
+    cohort = small_panel["cohort"].astype("float")
+    event = small_panel["year"] - cohort
+    X = pd.DataFrame({f"{g}:{e}": ((cohort == g) & (event == e)).astype(float)
+                      for g, e in zip(cells["cohort"], cells["event_time"])})
+    X = pd.concat([X, pd.get_dummies(small_panel[["village_id", "year"]].astype(str), drop_first=True, dtype=float)],
+                  axis=1).assign(const=1.0)
+    lsdv = OLS(small_panel["satisfaction_index"], X).fit()
+    assert np.allclose(cells["estimate"], lsdv.params.iloc[:len(cells)], atol=1e-9)
+
+
+def test_stacked_matches_statsmodels_weighted_dummy_regression(small_panel):
+    """Stacks built by hand, with stack x village and stack x year dummies, give the same estimates."""
+    lo, hi = P.DEFAULT_STACK_WINDOW
+    stacks = []
+    for g in (2016, 2018, 2019, 2020):
+        in_window = small_panel["year"].between(g + lo, g + hi)
+        treated = (small_panel["cohort"] == g).fillna(False)
+        clean = small_panel["never_treated"] | (small_panel["cohort"] > g + hi).fillna(False)
+        stacks.append(small_panel[in_window & (treated | clean)].assign(stack=g, treated=treated))
+    stacked = pd.concat(stacks, ignore_index=True)
+    n_treated = stacked[stacked["treated"]].groupby("stack")["village_id"].nunique()
+    n_control = stacked[~stacked["treated"]].groupby("stack")["village_id"].nunique()
+    control_weight = (n_treated / n_treated.sum()) / (n_control / n_control.sum())
+    weight = np.where(stacked["treated"], 1.0, stacked["stack"].map(control_weight))
+    events = [e for e in range(lo, hi + 1) if e != -1]
+    X = pd.DataFrame({e: (stacked["treated"] & (stacked["year"] - stacked["stack"] == e)).astype(float)
+                      for e in events})
+    stack_of = stacked["stack"].astype(str)
+    X = pd.concat([X, pd.get_dummies(stack_of + stacked["village_id"], drop_first=True, dtype=float),
+                   pd.get_dummies(stack_of + "/" + stacked["year"].astype(str), dtype=float)
+                   .drop(columns=[f"{g}/{g + lo}" for g in (2016, 2018, 2019, 2020)])], axis=1).assign(const=1.0)
+    lsdv = WLS(stacked["satisfaction_index"], X, weights=weight).fit()
+    ours = P.stacked_did(small_panel).event_study.query("~reference")
+    assert np.allclose(ours["estimate"], lsdv.params[events], atol=1e-9)
 
 
 def test_noiseless_panel_is_recovered_exactly():

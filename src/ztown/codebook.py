@@ -7,7 +7,7 @@ the package's own CSV files, so the codebook cannot drift from the data. `ztown.
 text changed, so Sphinx rebuilds only what did.
 
 Pages (file -> label): codebook.md -> `codebook`; codebook_<resource>.md -> `codebook-<resource>`
-(underscores become hyphens); glossary.md -> `glossary`; cite.md -> `cite`. Tables are MyST
+(e.g. `codebook-national_context`); glossary.md -> `glossary`; cite.md -> `cite`. Tables are MyST
 list-tables throughout, with every cell escaped so that no text can turn into markup.
 """
 
@@ -60,7 +60,8 @@ def md_code(text) -> str:
 
 
 def label_for(resource_name: str) -> str:
-    return "codebook-" + resource_name.replace("_", "-")
+    """The page's target label, e.g. codebook-national_context."""
+    return f"codebook-{resource_name}"
 
 
 def page_name(resource_name: str) -> str:
@@ -209,24 +210,25 @@ def _number_text(text: str) -> str:
 
 
 def _national_section(descriptor_path: Path, resource: dict) -> list[str]:
-    rows = []
+    """One list entry per figure (a table would be too wide for the source and the address)."""
+    entries = []
     for r in _read_rows(descriptor_path, resource):
-        value = _number_text(r["value"])
+        value = f"{md_escape(_number_text(r['value']))} {md_escape(r['unit'])}"
         if r.get("value_qualifier") and r["value_qualifier"] != "exact":
-            value = f"{r['value_qualifier']} {value}"
+            value = f"{md_escape(r['value_qualifier'])} {value}"
         source = f"{md_escape(r['publication'])}; {md_escape(r['issuer'])}; {md_escape(r['published'])}"
         if r.get("basis") == "computed":
-            source = f"computed: {md_escape(r.get('formula', ''))} (from {source})"
-        read = md_code(r["read_at"]) if r.get("read_at") else ""
-        if r.get("read_note"):
-            read += f" ({md_escape(r['read_note'])})"
-        rows.append([md_code(r["indicator"]), md_escape(r["year"]), md_escape(r["period"]), md_escape(value),
-                     md_escape(r["unit"]), md_escape(r["scope"]), source, read])
+            source = f"computed as {md_escape(r.get('formula', ''))}, from {source}"
+        entry = (f"- {md_code(r['indicator'])}, {md_escape(r['year'])} ({md_escape(r['period'])}): {value}; "
+                 f"{md_escape(r['scope'])}. Source: {source}.")
+        if r.get("read_at"):
+            entry += f" Read at {md_code(r['read_at'])}"
+            entry += f" ({md_escape(r['read_note'])})." if r.get("read_note") else "."
+        entries.append(entry)
     return ["## The published figures", "",
-            "Each real figure, the publication it comes from, and the address where it was read. Figures "
-            "are not rounded or extrapolated; shares the sources do not state are marked as computed.", "",
-            list_table(["Indicator", "Year", "Period", "Value", "Unit", "Scope", "Source", "Read at"], rows,
-                       [14, 6, 10, 8, 8, 8, 26, 20]), ""]
+            "Each real figure, the publication it comes from, and the address where it was read (the scheme, "
+            "http or https, was not recorded). Figures are not rounded or extrapolated; shares the sources do "
+            "not state are marked as computed.", "", *entries, ""]
 
 
 def _resource_page(descriptor_path: Path, resource: dict, by_name: dict[str, dict], terms: set[str]) -> str:
@@ -250,8 +252,11 @@ def _resource_page(descriptor_path: Path, resource: dict, by_name: dict[str, dic
             f"- Primary key: {', '.join(map(md_code, pk)) if pk else 'none'}."]
     for line in _fk_lines(resource, set(by_name)):
         out.append(f"- Foreign key: {line}.")
-    out += [f"- Missing values: {blank} is missing, except in fields that list their own missing-value codes "
-            "(see Codes).", ""]
+    if any(_missing_codes(f) for f in schema["fields"]):
+        out += [f"- Missing values: {blank} is missing, except in fields that list their own missing-value "
+                "codes (see Codes).", ""]
+    else:
+        out += [f"- Missing values: {blank} is missing.", ""]
     field_rows = []
     for f in schema["fields"]:
         field_rows.append([md_code(f["name"]), md_escape(f["type"]), md_escape(f.get("unit", "")),

@@ -13,8 +13,9 @@
   (cut to Stata's 80 characters); string codes become integers 1..k in the schema's category
   order, labelled with the category labels; Likert items keep 1-5 with their labels; labelled
   missing codes become extended missing values in the order the schema lists them (8 -> .a
-  "don't know", 9 -> .b "refused"); booleans become 0/1 labelled false/true. A blank string is
-  Stata's missing string. The dataset label starts with SYNTHETIC DATA for synthetic resources.
+  "don't know", 9 -> .b "refused"); booleans become 0/1 labelled false/true; integers are Stata
+  longs (doubles if a value does not fit). Stata strings have no missing value: a missing string
+  is blank (as in the CSV). The dataset label starts with SYNTHETIC DATA for synthetic resources.
 - ``duckdb``: one database ``ztown.duckdb`` with a table per resource, created in foreign-key
   order with the schema's types, NOT NULL, UNIQUE, PRIMARY KEY, FOREIGN KEY and CHECK
   (minimum, maximum, pattern, integer codes) constraints; string codes are ENUM types; table and
@@ -43,6 +44,7 @@ FORMATS = ("parquet", "stata", "duckdb")
 DUCKDB_FILENAME = "ztown.duckdb"
 MISSING_TABLE = "missing_values"
 VALUE_LABEL_TABLE = "value_labels"
+STATA_VERSION = 14  # pyreadstat's version 14 writes .dta format 118 (UTF-8, Stata 14+); 15 writes 119
 STATA_LABEL_MAX = 80  # characters, for variable and dataset labels
 STATA_NAME_MAX = 32
 STATA_LONG_RANGE = (-2_147_483_647, 2_147_483_620)  # larger longs are Stata's missing codes
@@ -327,9 +329,7 @@ def stata_frame(data, resource: dict) -> tuple[pd.DataFrame, dict[str, str], dic
             position = {c["value"]: i + 1 for i, c in enumerate(f["categories"])}
             labels = {i + 1: c.get("label", c["value"]) for i, c in enumerate(f["categories"])}
             values = [None if pd.isna(v) else position[v] for v in col]
-        elif f["type"] == "string":
-            if letters:
-                letters = {}  # Stata strings have no extended missing: the code is a blank (see module doc)
+        elif f["type"] == "string":  # Stata strings have no missing values: any missing string is blank
             columns[name] = pd.Series(["" if pd.isna(v) else str(v) for v in col], index=col.index, dtype=object)
             var_labels[name] = stata_label(f.get("description", ""))
             continue
@@ -343,8 +343,8 @@ def stata_frame(data, resource: dict) -> tuple[pd.DataFrame, dict[str, str], dic
             columns[name] = col.astype("float64")
             var_labels[name] = stata_label(f.get("description", ""))
             continue
-        for row, code in missing_at.items():
-            values[col.index.get_loc(row - 2)] = letters[code]
+        for row, code in missing_at.items():  # an unlabelled missing code stays a plain missing value
+            values[col.index.get_loc(row - 2)] = letters.get(code)
         if letters:
             labels.update({letters[code]: label for code, label in _missing_codes(f)})
             user_missing[name] = list(letters.values())
@@ -367,7 +367,7 @@ def stata_frame(data, resource: dict) -> tuple[pd.DataFrame, dict[str, str], dic
 
 
 def export_stata(data, out) -> list[Path]:
-    """One Stata .dta file (format 119, UTF-8) per resource."""
+    """One Stata .dta file per resource (format 118: UTF-8, read by Stata 14 and later)."""
     import pyreadstat
     data = _load(data)
     folder = _fresh_dir(out)
@@ -376,7 +376,8 @@ def export_stata(data, out) -> list[Path]:
         df, var_labels, value_labels, user_missing = stata_frame(data, res)
         path = folder / f"{res['name']}.dta"
         pyreadstat.write_dta(df, str(path), file_label=stata_dataset_label(res), column_labels=var_labels,
-                             variable_value_labels=value_labels, missing_user_values=user_missing)
+                             variable_value_labels=value_labels, missing_user_values=user_missing,
+                             version=STATA_VERSION)
         written.append(path)
     return written
 
@@ -507,49 +508,64 @@ def _value_label_rows(resources: list[dict]) -> list[tuple]:
 
 
 def export_duckdb(data, out) -> list[Path]:
-    """One DuckDB database, `out/ztown.duckdb`, replacing any earlier export."""
+    """One DuckDB database, `out/ztown.duckdb`, replacing any earlier export only once complete."""
     import duckdb
     data = _load(data)
     _check_no_clash(data.descriptor, MISSING_TABLE, VALUE_LABEL_TABLE)
     folder = _fresh_dir(out)
     target = folder / DUCKDB_FILENAME
     partial = folder / (DUCKDB_FILENAME + ".partial")
-    for leftover in (partial, Path(str(partial) + ".wal")):
+    debris = (partial, Path(str(partial) + ".wal"))
+    for leftover in debris:
         leftover.unlink(missing_ok=True)
-    ordered = dependency_order(data.descriptor["resources"])
-    enum_types = _enum_types(ordered)
     con = duckdb.connect(str(partial))
     try:
-        created: set[str] = set()
-        for (res_name, field_name), type_name in enum_types.items():
-            if type_name in created:
-                continue
-            res = next(r for r in ordered if r["name"] == res_name)
-            field = next(f for f in res["schema"]["fields"] if f["name"] == field_name)
-            values = ", ".join(_sql_literal(v) for v in _categories(field))
-            con.execute(f"CREATE TYPE {_sql_ident(type_name)} AS ENUM ({values})")
-            created.add(type_name)
-        for res in ordered:
-            table = arrow_table(data, res)
-            con.execute(create_table_sql(res, enum_types))
-            con.register("incoming", table)
-            try:
-                con.execute(f"INSERT INTO {_sql_ident(res['name'])} SELECT * FROM incoming")
-            except duckdb.Error as exc:
-                raise ValueError(f"resource {res['name']} ({res.get('path')}): DuckDB refused the rows: {exc}") from exc
-            finally:
-                con.unregister("incoming")
-            comment = ". ".join(x for x in (res.get("title", "").rstrip("."), res.get("description", "")) if x)
-            statements = [f"COMMENT ON TABLE {_sql_ident(res['name'])} IS {_sql_literal(comment)}"]
-            statements += [f"COMMENT ON COLUMN {_sql_ident(res['name'])}.{_sql_ident(f['name'])} "
-                           f"IS {_sql_literal(_column_comment(f))}" for f in res["schema"]["fields"]]
-            con.execute(";\n".join(statements))  # one call: DuckDB commits each call separately
-        _write_side_tables(con, data, ordered)
+        _fill_duckdb(con, data)
         con.execute("CHECKPOINT")
-    finally:
+    except BaseException:
         con.close()
+        for leftover in debris:
+            leftover.unlink(missing_ok=True)
+        raise
+    con.close()
     os.replace(partial, target)
     return [target]
+
+
+def _fill_duckdb(con, data) -> None:
+    """ENUM types, then every resource's table in foreign-key order, then the side tables."""
+    import duckdb
+    ordered = dependency_order(data.descriptor["resources"])
+    enum_types = _enum_types(ordered)
+    created: set[str] = set()
+    for (res_name, field_name), type_name in enum_types.items():
+        if type_name in created:
+            continue
+        res = next(r for r in ordered if r["name"] == res_name)
+        field = next(f for f in res["schema"]["fields"] if f["name"] == field_name)
+        values = ", ".join(_sql_literal(v) for v in _categories(field))
+        con.execute(f"CREATE TYPE {_sql_ident(type_name)} AS ENUM ({values})")
+        created.add(type_name)
+    for res in ordered:
+        table = arrow_table(data, res)
+        try:
+            con.execute(create_table_sql(res, enum_types))
+        except duckdb.Error as exc:
+            raise ValueError(f"resource {res['name']}: DuckDB refused the table definition: {exc}") from exc
+        con.register("incoming", table)
+        try:
+            con.execute(f"INSERT INTO {_sql_ident(res['name'])} SELECT * FROM incoming")
+        except duckdb.Error as exc:
+            raise ValueError(f"file {res.get('path')} (resource {res['name']}): DuckDB refused the rows: "
+                             f"{exc}") from exc
+        finally:
+            con.unregister("incoming")
+        comment = ". ".join(x for x in (res.get("title", "").rstrip("."), res.get("description", "")) if x)
+        statements = [f"COMMENT ON TABLE {_sql_ident(res['name'])} IS {_sql_literal(comment)}"]
+        statements += [f"COMMENT ON COLUMN {_sql_ident(res['name'])}.{_sql_ident(f['name'])} "
+                       f"IS {_sql_literal(_column_comment(f))}" for f in res["schema"]["fields"]]
+        con.execute(";\n".join(statements))  # one call: DuckDB commits each call separately
+    _write_side_tables(con, data, ordered)
 
 
 def _insert_frame(con, table: str, frame: pd.DataFrame) -> None:

@@ -7,6 +7,7 @@ their source. Each figure's underlying data can be written beside it as CSV (`sa
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -122,9 +123,10 @@ def item_distributions(shares: pd.DataFrame) -> plt.Figure:
         ax.set_xlim(0, 1)
         ax.invert_yaxis()
         ax.tick_params(labelsize=7)
-    axes[1].legend(title="score", fontsize=7, title_fontsize=7, loc="lower right", ncols=5)
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(handles, [f"score {lab}" for lab in labels], loc="lower center", ncols=5, fontsize=8, frameon=False)
     _tag(fig)
-    fig.tight_layout(rect=(0, 0.02, 1, 1))
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
 
 
@@ -142,9 +144,10 @@ def coefficient_plot(table: pd.DataFrame, label_col: str, title: str, xlabel: st
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="best")
+    handles, names = ax.get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower left", ncols=2, fontsize=8, frameon=False)
     _tag(fig)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 
@@ -187,18 +190,19 @@ def event_study_plot(iw: pd.DataFrame, twfe: pd.DataFrame | None = None,
 def paths_plot(paths: pd.DataFrame) -> plt.Figure:
     """The five paths ranked by predicted gain in effectiveness, with the gain in the share satisfied."""
     single = paths[paths["path"] != "all"].sort_values("rank")
-    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.8), sharey=True, gridspec_kw={"width_ratios": [1, 1]})
     y = np.arange(len(single))
     axes[0].barh(y, single["effectiveness_change"], color="C2",
                  xerr=[single["effectiveness_change"] - single["effectiveness_ci_low"],
                        single["effectiveness_ci_high"] - single["effectiveness_change"]], capsize=3)
-    axes[0].set_yticks(y, [f"{int(r)}. {lab}" for r, lab in zip(single["rank"], single["label"])], fontsize=8)
+    axes[0].set_yticks(y, [textwrap.fill(f"{int(r)}. {lab}", 30) for r, lab in zip(single["rank"], single["label"])],
+                       fontsize=8)
     axes[0].invert_yaxis()
-    axes[0].set_xlabel("change in service effectiveness\n(Likert points, 95% CI)", fontsize=8)
+    axes[0].set_xlabel("effectiveness\n(change, Likert points)", fontsize=8)
     pct = 100 * single["satisfied_share_change"]
     axes[1].barh(y, pct, color="C0",
                  xerr=[pct - 100 * single["satisfied_ci_low"], 100 * single["satisfied_ci_high"] - pct], capsize=3)
-    axes[1].set_xlabel("change in share satisfied\n(percentage points, 95% CI)", fontsize=8)
+    axes[1].set_xlabel("share satisfied\n(change, percentage points)", fontsize=8)
     for ax in axes:
         ax.axvline(0, color="0.3", linewidth=0.8)
     _tag(fig, "model-based scenarios on synthetic data")
@@ -206,20 +210,23 @@ def paths_plot(paths: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def scale_boxplot(frame: pd.DataFrame, constructs: list[str], labels: dict[str, str]) -> plt.Figure:
-    """Distribution of respondents' scale scores per construct, by town."""
+def scale_means(frame: pd.DataFrame, constructs: list[str], labels: dict[str, str]) -> plt.Figure:
+    """Mean scale score per construct and town, with ±2 standard errors of the mean (no bootstrap)."""
     long = frame.melt(id_vars=["town_id"], value_vars=constructs, var_name="construct", value_name="score")
     long = long.dropna(subset=["score"])
     long["construct"] = long["construct"].map(labels)
     long["town"] = long["town_id"].map(TOWN_LABELS)
-    fig, ax = plt.subplots(figsize=(WIDTH, 4.2))
-    sns.boxplot(data=long, y="construct", x="score", hue="town", hue_order=list(town_palette()),
-                palette=town_palette(), ax=ax, fliersize=1, linewidth=0.7)
-    ax.set_xlabel("scale score (higher is better)")
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.0))
+    sns.pointplot(data=long, y="construct", x="score", hue="town", hue_order=list(town_palette()),
+                  palette=town_palette(), ax=ax, errorbar=("se", 2), dodge=0.5, linestyle="none",
+                  markersize=5, err_kws={"linewidth": 1.2})
+    ax.set_xlabel("mean scale score (higher is better)")
     ax.set_ylabel("")
-    ax.legend(fontsize=7, title="", loc="lower left", ncols=5)
+    handles, names = ax.get_legend_handles_labels()
+    ax.get_legend().remove()
+    fig.legend(handles, names, loc="lower center", ncols=5, fontsize=8, frameon=False)
     _tag(fig)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 

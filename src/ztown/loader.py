@@ -25,7 +25,7 @@ import pandas as pd
 from .errors import DataPackageError, Problem
 from .validate import ENV_VAR, check_files, read_package, resolve_descriptor
 
-__all__ = ["ENV_VAR", "StudyData", "load", "read_frames", "resolve_descriptor"]
+__all__ = ["ENV_VAR", "StudyData", "load", "read_frames", "resolve_descriptor", "truth_of"]
 
 # frictionless' default spellings of booleans (the package writes true/false)
 TRUE_VALUES = ("true", "True", "TRUE", "1")
@@ -178,9 +178,13 @@ def load(path: str | os.PathLike | None = None, *, use_cache: bool = True) -> St
     files = read_package(path)
     check_files(files, use_cache=use_cache).raise_if_invalid()
     frames, missing = read_frames(files.descriptor_path, files.descriptor, files.data)
-    params = frames.get("parameters")
-    truth = {}
-    if params is not None:
-        truth = {r.parameter: float(r.value) for r in params.itertuples() if pd.notna(r.value)}
     return StudyData(files.descriptor_path, files.descriptor, frames, missing, content_hash=files.content_hash,
-                     truth=truth)
+                     truth=truth_of(frames))
+
+
+def truth_of(frames: dict[str, pd.DataFrame]) -> dict[str, float]:
+    """The generator's numeric true parameters (resource `parameters`), by name; empty if there are none."""
+    params = frames.get("parameters")
+    if params is None:
+        return {}
+    return {r.parameter: float(r.value) for r in params.itertuples() if pd.notna(r.value)}

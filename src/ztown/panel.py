@@ -138,7 +138,8 @@ def panel_frame(data) -> pd.DataFrame:
     panel["event_time"] = (panel["year"] - panel["cohort"]).astype("Int64")
     panel["treated_now"] = (panel["event_time"] >= 0).fillna(False).astype(bool)
     # "never" within the panel: no adoption, or one after the panel's last year
-    panel["never_treated"] = (panel["cohort"].isna() | (panel["cohort"] > panel["year"].max())).fillna(True).to_numpy(bool)
+    after_panel = (panel["cohort"] > panel["year"].max()).fillna(False).to_numpy(bool)
+    panel["never_treated"] = panel["cohort"].isna().to_numpy() | after_panel
     extra = []
     if "reform" in regions.columns:
         panel["reform"] = panel["town_id"].map(dict(zip(regions["town_id"].astype(str), regions["reform"].astype(str))))
@@ -168,7 +169,8 @@ def _resources(data) -> tuple[Mapping, str, dict[str, str]]:
         return data, "the frames given to panel_frame", {}
     frames = getattr(data, "frames", None)
     if not isinstance(frames, Mapping):
-        raise TypeError(f"panel_frame needs a StudyData (ztown.load()) or a mapping of frames, got {type(data).__name__}")
+        raise TypeError("panel_frame needs a StudyData (ztown.load()) or a mapping of frames, "
+                        f"got {type(data).__name__}")
     paths = {}
     descriptor_path = getattr(data, "path", None)
     for res in (getattr(data, "descriptor", None) or {}).get("resources", []):
@@ -213,7 +215,7 @@ def _duplicate_problems(df, resource, key, paths) -> list[Problem]:
 
 def _foreign_key_problems(df, resource, field, known, target, paths) -> list[Problem]:
     values = df[field].astype(str).to_numpy()
-    bad = np.flatnonzero(df[field].notna().to_numpy() & ~np.isin(values, list(known)))
+    bad = np.flatnonzero((df[field].notna() & ~pd.Series(values, index=df.index).isin(known)).to_numpy())
     return [Problem(resource, _row(i), field, "foreign-key", f"a {field} listed in {target}", repr(values[i]),
                     paths.get(resource)) for i in bad]
 
@@ -242,9 +244,8 @@ def _fmt_cohort(cohort) -> str:
 
 @dataclass(frozen=True)
 class _Prepared:
-    """The rows an estimator uses, as arrays: one outcome, villages coded 0..n-1, cohorts as floats."""
+    """The rows an estimator uses, as arrays: the outcome, villages coded 0..n-1, cohorts as floats."""
 
-    outcome: str
     y: np.ndarray
     village: np.ndarray  # integer codes, the clusters and the absorbed effects
     year: np.ndarray
@@ -276,7 +277,8 @@ def _prepare(panel: pd.DataFrame, outcome: str) -> _Prepared:
                          f"numeric columns: {', '.join(numeric)}")
     df = panel[["village_id", "year", "cohort", outcome] + (["town_id"] if "town_id" in panel.columns else [])]
     df = df[df[outcome].notna().to_numpy()]
-    df = df[df.groupby("village_id", sort=False)["year"].transform("size").to_numpy() > 1]  # singletons: no within variation
+    years_per_village = df.groupby("village_id", sort=False)["year"].transform("size").to_numpy()
+    df = df[years_per_village > 1]  # a village seen once has no within-village variation
     if df.empty:
         raise PanelDesignError(f"no village has the outcome {outcome!r} in two or more years")
     year = df["year"].to_numpy(dtype="int64")
@@ -287,7 +289,6 @@ def _prepare(panel: pd.DataFrame, outcome: str) -> _Prepared:
         for c, grp in df.assign(_c=cohort).dropna(subset=["_c"]).groupby("_c")["town_id"]:
             towns[int(c)] = ",".join(sorted(grp.astype(str).unique()))
     return _Prepared(
-        outcome=outcome,
         y=df[outcome].to_numpy(dtype="float64"),
         village=pd.factorize(df["village_id"].astype(str), sort=True)[0],
         year=year,
@@ -364,6 +365,8 @@ def _fit(y: np.ndarray, X: pd.DataFrame, absorb: np.ndarray, clusters: np.ndarra
     params = bread @ (Xd.T @ (w * yd))
     resid = yd - Xd @ params
     clusters = pd.factorize(np.asarray(clusters))[0]
+    if clusters.max() < 1:
+        raise PanelDesignError("cluster-robust standard errors need at least two villages")
     cov = cov_cluster((Xd * (w * resid)[:, None], bread), clusters, use_correction=True)
     n_clusters = int(clusters.max()) + 1
     names = list(X.columns)
@@ -402,7 +405,8 @@ def _estimate_row(estimator, outcome, estimate, se, fit: _Fit, n_treated_obs) ->
     return pd.Series(values, index=ESTIMATE_FIELDS, dtype=object, name=estimator)
 
 
-def _event_table(event_times, terms, estimates, cov, fit: _Fit, n_treated, cohorts) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _event_table(event_times, terms, estimates, cov, fit: _Fit, n_treated,
+                 cohorts) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The tidy event-study table (with the reference row) and the covariance of its other rows."""
     event_times = list(event_times)
     se = _se(cov)
@@ -605,48 +609,46 @@ def stacked_did(panel: pd.DataFrame, outcome: str = DEFAULT_OUTCOME,
     prep = _prepare(panel, outcome)
     lo, hi = _check_window(window, prep)
     first, last = int(prep.year.min()), int(prep.year.max())
-    stacks, design_rows = [], []
+    design_rows, rows_of = [], {}
     for g in prep.treated_cohorts():
         in_years = (prep.year >= g + lo) & (prep.year <= g + hi)
-        is_treated = prep.cohort == g
-        is_control = prep.never | (prep.cohort > g + hi)
-        n_d = len(np.unique(prep.village[is_treated]))
-        n_c = len(np.unique(prep.village[is_control]))
+        treated_rows = in_years & (prep.cohort == g)
+        control_rows = in_years & (prep.never | (prep.cohort > g + hi))
+        n_d, n_c = (len(np.unique(prep.village[r])) for r in (treated_rows, control_rows))
         reason = ("window does not fit in the panel's years" if g + lo < first or g + hi > last
                   else "no clean control" if n_c == 0 else "")
         design_rows.append({"cohort": g, "towns": prep.towns_by_cohort.get(g, ""), "included": not reason,
                             "reason": reason, "first_year": g + lo, "last_year": g + hi,
                             "n_treated_villages": n_d, "n_control_villages": n_c})
         if not reason:
-            stacks.append((g, np.flatnonzero(in_years & (is_treated | is_control))))
+            rows_of[g] = np.flatnonzero(treated_rows | control_rows)
     design = pd.DataFrame(design_rows)
-    if not stacks:
+    if not rows_of:
         raise PanelDesignError(f"no cohort has the whole window {window!r} inside {first}-{last} with a clean "
                                "control; narrow the window")
-    n_treated_total = sum(design.loc[design["included"], "n_treated_villages"])
-    n_control_total = sum(design.loc[design["included"], "n_control_villages"])
+    inc = design["included"]
+    treated_share = design["n_treated_villages"] / design.loc[inc, "n_treated_villages"].sum()
+    control_share = design["n_control_villages"] / design.loc[inc, "n_control_villages"].sum()
+    design["control_weight"] = (treated_share / control_share).where(inc)
+    weight_of = dict(zip(design["cohort"], design["control_weight"]))
     parts = []
-    for s, (g, rows) in enumerate(stacks):
-        row = design[design["cohort"] == g].iloc[0]
-        control_weight = (row["n_treated_villages"] / n_treated_total) / (row["n_control_villages"] / n_control_total)
+    for s, (g, rows) in enumerate(rows_of.items()):
         treated = prep.cohort[rows] == g
         parts.append(pd.DataFrame({
-            "stack": s, "village": prep.village[rows], "year": prep.year[rows], "y": prep.y[rows],
-            "event": np.where(treated, prep.year[rows] - g, np.nan), "stack_year": f"{g}_" + pd.Series(prep.year[rows]).astype(str),
-            "weight": np.where(treated, 1.0, control_weight)}))
-    design["control_weight"] = [
-        (r.n_treated_villages / n_treated_total) / (r.n_control_villages / n_control_total) if r.included else np.nan
-        for r in design.itertuples()]
+            "stack": s, "village": prep.village[rows], "y": prep.y[rows],
+            "event": np.where(treated, prep.year[rows] - g, np.nan),
+            "stack_year": [f"{g}_{t}" for t in prep.year[rows]],
+            "weight": np.where(treated, 1.0, weight_of[g])}))
     stacked = pd.concat(parts, ignore_index=True)
     event_times = [e for e in range(lo, hi + 1) if e != REFERENCE_EVENT]
     dummies = pd.DataFrame({f"event_{e}": (stacked["event"] == e).astype(float) for e in event_times})
     stack_years = pd.get_dummies(stacked["stack_year"], dtype=float)
-    firsts = [f"{g}_{g + lo}" for g, _ in stacks]  # each stack's first year is its baseline
+    firsts = [f"{g}_{g + lo}" for g in rows_of]  # each stack's first year is its baseline
     X = pd.concat([dummies, stack_years.drop(columns=firsts)], axis=1)
-    absorb = pd.factorize(stacked["stack"].astype(str) + "_" + stacked["village"].astype(str))[0]
+    absorb = pd.factorize(stacked["stack"] * (prep.village.max() + 1) + stacked["village"])[0]  # stack x village
     fit = _fit(stacked["y"].to_numpy(), X, absorb, stacked["village"].to_numpy(), stacked["weight"].to_numpy())
     est, cov = _combine(fit, np.eye(len(event_times)))
-    included = _cohort_list(g for g, _ in stacks)
+    included = _cohort_list(rows_of)
     n_treated = [int((stacked["event"] == e).sum()) for e in event_times]
     table, vcov = _event_table(event_times, [f"e={e}" for e in event_times], est, cov, fit, n_treated,
                                [included] * len(event_times))

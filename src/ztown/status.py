@@ -115,3 +115,10 @@ def input_gaps(measures: pd.DataFrame, years: tuple[int, int] | None = None) -> 
         rows.append({"measure": col, "label": label.replace("\n", " "),
                      **{k: row[k] for k in TIDY_COLUMNS[1:]}, "n": int(fit.nobs)})
     return pd.DataFrame(rows)
+
+
+def adoption_years(data) -> dict[str, int]:
+    """First reform year of each town that adopted one, keyed by the town's English name."""
+    regions = data.regions
+    return {str(name): int(year) for name, year in zip(regions["name_en"], regions["reform_year"])
+            if pd.notna(year)}

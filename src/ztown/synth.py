@@ -517,3 +517,20 @@ def write_package(out_dir: str | Path, seed: int = DEFAULT_SEED, overrides: dict
     path = out / "datapackage.json"
     path.write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def generate_study(params: dict[str, Param]):
+    """The generator's output as `ztown.load` would read it, without touching the disk (for simulations).
+
+    The frames go through the same CSV serialization and typed reading as a written package, so a
+    simulation sees exactly what the book sees; validation is skipped (the generator's output is
+    valid by construction, which the test suite checks on written packages).
+    """
+    from .loader import StudyData, read_frames, truth_of
+
+    frames = generate(params)
+    descriptor = schema.build_descriptor(seed=int(params["seed"].value), generator_version=GENERATOR_VERSION)
+    data = {res["name"]: to_csv_bytes(frames[res["name"]][[f["name"] for f in res["schema"]["fields"]]])
+            for res in descriptor["resources"]}
+    typed, missing = read_frames(Path("<memory>/datapackage.json"), descriptor, data)
+    return StudyData(Path("<memory>/datapackage.json"), descriptor, typed, missing, truth=truth_of(typed))

@@ -72,13 +72,6 @@ class PackageFiles:
         return self.descriptor_path.parent
 
 
-def _relative(descriptor_path: Path, target: Path) -> str:
-    try:
-        return target.relative_to(descriptor_path.parent).as_posix()
-    except ValueError:
-        return str(target)
-
-
 def _resources(descriptor: dict | None) -> list[dict]:
     """The descriptor's resources that are objects with a name (the rest frictionless reports)."""
     if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
@@ -87,7 +80,8 @@ def _resources(descriptor: dict | None) -> list[dict]:
 
 
 def _local_path_problem(res: dict, descriptor_file: str) -> Problem | None:
-    """Refuse a resource path that is remote, absolute, outside the package, or not a CSV file path."""
+    """Refuse a resource that is not a local file inside the package (remote, absolute, '..', inline data),
+    or whose schema or dialect is a reference to elsewhere: frictionless would try to fetch it."""
     path = res.get("path")
     if not isinstance(path, str):
         return Problem(res["name"], None, None, "resource-path", "a 'path' to a CSV file inside the package folder",
@@ -469,14 +463,16 @@ def cache_dir() -> Path:
 
 @lru_cache(maxsize=1)
 def checker_fingerprint() -> str:
-    """Versions and code a cached result depends on: frictionless, ztown, this file and the study schema."""
+    """Versions and code a cached result depends on: frictionless, ztown, this checker (and the Problem it
+    stores) and the study schema, so an edit to any of them during development invalidates old results."""
     try:
         frictionless_version = metadata.version("frictionless")
     except metadata.PackageNotFoundError:
         frictionless_version = "absent"
     digest = hashlib.sha256()
     digest.update(f"frictionless={frictionless_version}\0ztown={__version__}\0".encode())
-    digest.update(Path(__file__).read_bytes())
+    for module in (Path(__file__), Path(__file__).with_name("errors.py")):
+        digest.update(module.read_bytes())
     digest.update(json.dumps(schema.resources(), sort_keys=True).encode())
     return digest.hexdigest()
 
@@ -535,8 +531,11 @@ def check_files(files: PackageFiles, *, use_cache: bool = True) -> ValidationRep
     if use_cache:
         entry, where = _cached(files.content_hash)
         if entry is not None:
-            return ValidationReport(files.descriptor_path, files.content_hash,
-                                    [Problem(**p) for p in entry["problems"]], dict(entry["rows"]), where)
+            try:
+                return ValidationReport(files.descriptor_path, files.content_hash,
+                                        [Problem(**p) for p in entry["problems"]], dict(entry["rows"]), where)
+            except (KeyError, TypeError):
+                pass  # an entry of another shape: validate afresh and overwrite it
     problems = list(files.problems)
     rows: dict[str, int] = {}
     if files.descriptor is not None:
