@@ -7,6 +7,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
+# One BLAS thread per process: the book's matrices are small, and two test workers on two cores
+# must not each start a pool of threads that fight for the same cores.
+export OPENBLAS_NUM_THREADS := 1
+export OMP_NUM_THREADS := 1
+# Let Python cache compiled modules in .venv and src (some shells set PYTHONDONTWRITEBYTECODE, which
+# makes every run recompile pandas, scipy and statsmodels on import: seconds per process).
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: book test env data lock bench clean
 
 $(STAMP): requirements.lock pyproject.toml

@@ -69,3 +69,17 @@ def small_copy(tmp_path, small_package) -> Path:
 def no_env_package(monkeypatch) -> None:
     """Make `load()` without a path mean the repository's package, whatever the caller's shell says."""
     monkeypatch.delenv("ZTOWN_DATAPACKAGE", raising=False)
+
+
+@pytest.fixture(scope="session")
+def study(committed_package):
+    """The committed package, loaded (typed frames), shared by the model tests."""
+    import ztown
+    return ztown.load(committed_package)
+
+
+@pytest.fixture(scope="session")
+def small_study(small_package):
+    """The small valid package, loaded."""
+    import ztown
+    return ztown.load(small_package)

@@ -255,6 +255,22 @@ def test_stata_reads_labels_as_categories(stata_dir, raw):
                                                   "4": "satisfied", "5": "very satisfied"}[first["satisfaction"]]
 
 
+def test_stata_files_are_reproducible_under_source_date_epoch(small_package, tmp_path, monkeypatch):
+    path = small_package / "datapackage.json"
+    descriptor = json.loads(path.read_text(encoding="utf-8"))
+    small = StudyData(path, descriptor, *read_frames(path, descriptor))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    first = export(small, "stata", tmp_path / "a")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000060")  # one minute later: the header must differ
+    later = export(small, "stata", tmp_path / "b")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    again = export(small, "stata", tmp_path / "c")
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in again]
+    assert [p.read_bytes() for p in first] != [p.read_bytes() for p in later]
+    _, meta = pyreadstat.read_dta(str(first[0]), metadataonly=True)
+    assert meta.creation_time.isoformat() == "2023-11-14T22:13:00"
+
+
 def test_stata_names_are_made_valid():
     assert stata_name("village_years") == "village_years"
     assert stata_name("2nd wave") == "_2nd_wave"

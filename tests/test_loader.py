@@ -21,16 +21,12 @@ from ztown.loader import StudyData
 PLAIN_DTYPES = {"integer": "Int64", "number": "float64", "boolean": "boolean", "string": "string"}
 
 
-@pytest.fixture(scope="module")
-def study(committed_package) -> StudyData:
-    return ztown.load(committed_package)
-
-
 def _csv_records(path: Path) -> list[list[str]]:
     return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
 
 
 def test_every_study_resource_is_a_frame_with_the_committed_hash(study, committed_package):
+    assert isinstance(study, StudyData)
     assert list(study.frames) == list(schema.RESOURCE_NAMES)
     assert study.path == committed_package / "datapackage.json"
     assert study.content_hash == validate.read_package(committed_package).content_hash

@@ -16,6 +16,8 @@
   "don't know", 9 -> .b "refused"); booleans become 0/1 labelled false/true; integers are Stata
   longs (doubles if a value does not fit). Stata strings have no missing value: a missing string
   is blank (as in the CSV). The dataset label starts with SYNTHETIC DATA for synthetic resources.
+  With SOURCE_DATE_EPOCH set, the header's creation time is that time, so the files are byte-for-byte
+  reproducible (Parquet files are anyway; a DuckDB file is not).
 - ``duckdb``: one database ``ztown.duckdb`` with a table per resource, created in foreign-key
   order with the schema's types, NOT NULL, UNIQUE, PRIMARY KEY, FOREIGN KEY and CHECK
   (minimum, maximum, pattern, integer codes) constraints; string codes are ENUM types; table and
@@ -366,6 +368,22 @@ def stata_frame(data, resource: dict) -> tuple[pd.DataFrame, dict[str, str], dic
     return pd.DataFrame(columns), var_labels, value_labels, user_missing
 
 
+def _stamp_dta(path: Path, epoch: int) -> None:
+    """Set the .dta header's creation time (which the writer takes from the clock) to `epoch`, so that
+    the same data give the same bytes when SOURCE_DATE_EPOCH is set (reproducible-builds convention)."""
+    import datetime as dt
+    when = dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc)
+    months = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+    stamp = f"{when.day:02d} {months[when.month - 1]} {when.year:04d} {when.hour:02d}:{when.minute:02d}".encode()
+    raw = bytearray(path.read_bytes())
+    tag = raw.find(b"<timestamp>")
+    if tag < 0 or raw[tag + 11] != len(stamp):
+        raise ValueError(f"{path}: no 17-character timestamp in the .dta header")
+    start = tag + 12
+    raw[start:start + len(stamp)] = stamp
+    path.write_bytes(bytes(raw))
+
+
 def export_stata(data, out) -> list[Path]:
     """One Stata .dta file per resource (format 118: UTF-8, read by Stata 14 and later)."""
     import pyreadstat
@@ -378,6 +396,8 @@ def export_stata(data, out) -> list[Path]:
         pyreadstat.write_dta(df, str(path), file_label=stata_dataset_label(res), column_labels=var_labels,
                              variable_value_labels=value_labels, missing_user_values=user_missing,
                              version=STATA_VERSION)
+        if os.environ.get("SOURCE_DATE_EPOCH"):
+            _stamp_dta(path, int(os.environ["SOURCE_DATE_EPOCH"]))
         written.append(path)
     return written
 

@@ -245,3 +245,27 @@ def satisfaction_trends(means: pd.DataFrame, adoption: dict[str, int]) -> plt.Fi
     _tag(fig, "synthetic data; dotted lines: first year of each town's reform")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
+
+
+def truth_recovery_plot(summary: pd.DataFrame, nominal: float = 0.95) -> plt.Figure:
+    """Coverage of the 95% intervals and bias relative to the standard error, per estimator and target."""
+    s = summary.assign(label=summary["estimator"] + ": " + summary["parameter"])
+    n = int(summary["replications"].min())
+    band = 2 * np.sqrt(nominal * (1 - nominal) / n)
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 0.22 * len(s) + 1.6), sharey=True)
+    y = np.arange(len(s))
+    axes[0].axvspan(nominal - band, nominal + band, color="0.85", label="binomial band (±2 MC SE)")
+    axes[0].axvline(nominal, color="0.3", linewidth=0.8)
+    axes[0].scatter(s["coverage"], y, s=14, color="C0", zorder=3)
+    axes[0].set_xlabel("coverage of the 95% interval")
+    axes[0].set_yticks(y, s["label"], fontsize=6.5)
+    axes[0].invert_yaxis()
+    axes[1].axvspan(-0.5, 0.5, color="0.9")
+    axes[1].axvline(0, color="0.3", linewidth=0.8)
+    axes[1].scatter(s["bias_over_se"], y, s=14, color="C3", zorder=3)
+    axes[1].set_xlabel("bias / mean standard error")
+    for ax in axes:
+        ax.tick_params(axis="x", labelsize=8)
+    _tag(fig, f"Monte Carlo over {n} synthetic data sets")
+    fig.tight_layout(rect=(0, 0.02, 1, 1))
+    return fig

@@ -96,8 +96,9 @@ def cause_mixed(frame: pd.DataFrame, outcome: str = EFFECTIVENESS):
     model = smf.mixedlm(f"{outcome} ~ {' + '.join(CAUSE_TERMS)} + {CONTROLS}", data, groups=data["village_id"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter; convergence is checked below
-        result = model.fit(reml=True, method=["lbfgs"])
-    if not result.converged:
+        # BFGS: statsmodels' default L-BFGS can stop at all-zero coefficients and report convergence
+        result = model.fit(reml=True, method=["bfgs"])
+    if not result.converged or not np.all(np.isfinite(result.bse[CAUSE_TERMS])):
         raise RuntimeError("the mixed model did not converge")
     return result
 

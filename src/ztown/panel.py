@@ -268,34 +268,37 @@ def _prepare(panel: pd.DataFrame, outcome: str) -> _Prepared:
     missing = [c for c in ("village_id", "year", "cohort") if c not in panel.columns]
     if missing:
         raise ValueError(f"the panel lacks the column(s) {', '.join(missing)}; build it with panel_frame(data)")
-    numeric = [c for c in panel.columns if pd.api.types.is_numeric_dtype(panel[c])
-               and not pd.api.types.is_bool_dtype(panel[c]) and c not in PANEL_KEY_COLUMNS]
-    if outcome not in panel.columns:
-        raise ValueError(f"outcome {outcome!r} is not a column of the panel; numeric columns: {', '.join(numeric)}")
-    if outcome not in numeric:
-        raise ValueError(f"outcome {outcome!r} is not a numeric outcome column (dtype {panel[outcome].dtype}); "
-                         f"numeric columns: {', '.join(numeric)}")
-    df = panel[["village_id", "year", "cohort", outcome] + (["town_id"] if "town_id" in panel.columns else [])]
-    df = df[df[outcome].notna().to_numpy()]
-    years_per_village = df.groupby("village_id", sort=False)["year"].transform("size").to_numpy()
-    df = df[years_per_village > 1]  # a village seen once has no within-village variation
-    if df.empty:
+    if outcome not in panel.columns or not _is_outcome(panel[outcome]):
+        numeric = ", ".join(c for c in panel.columns if c not in PANEL_KEY_COLUMNS and _is_outcome(panel[c]))
+        problem = ("is not a column of the panel" if outcome not in panel.columns
+                   else f"is not a numeric outcome column (dtype {panel[outcome].dtype})")
+        raise ValueError(f"outcome {outcome!r} {problem}; numeric columns: {numeric}")
+    keep = panel[outcome].notna().to_numpy()
+    village_ids = panel["village_id"].astype(str).to_numpy()[keep]
+    village, _ = pd.factorize(village_ids, sort=True)
+    keep_rows = np.flatnonzero(keep)[np.bincount(village)[village] > 1]  # a village seen once has no within variation
+    if keep_rows.size == 0:
         raise PanelDesignError(f"no village has the outcome {outcome!r} in two or more years")
-    year = df["year"].to_numpy(dtype="int64")
-    cohort = pd.to_numeric(df["cohort"]).astype("float64").to_numpy()
-    cohort = np.where(cohort > year.max(), np.nan, cohort)  # adopts after the panel ends: never treated here
+    year = panel["year"].to_numpy(dtype="int64")[keep_rows]
+    cohort = pd.to_numeric(panel["cohort"]).to_numpy(dtype="float64", na_value=np.nan)[keep_rows]
+    cohort[cohort > year.max()] = np.nan  # adopts after the panel ends: never treated here
     towns = {}
-    if "town_id" in df.columns:
-        for c, grp in df.assign(_c=cohort).dropna(subset=["_c"]).groupby("_c")["town_id"]:
-            towns[int(c)] = ",".join(sorted(grp.astype(str).unique()))
+    if "town_id" in panel.columns:
+        town = panel["town_id"].astype(str).to_numpy()[keep_rows]
+        for g in np.unique(cohort[~np.isnan(cohort)]):
+            towns[int(g)] = ",".join(sorted(set(town[cohort == g])))
     return _Prepared(
-        y=df[outcome].to_numpy(dtype="float64"),
-        village=pd.factorize(df["village_id"].astype(str), sort=True)[0],
+        y=panel[outcome].to_numpy(dtype="float64", na_value=np.nan)[keep_rows],
+        village=pd.factorize(village_ids[np.bincount(village)[village] > 1], sort=True)[0],
         year=year,
         cohort=cohort,
         event=year - cohort,
         towns_by_cohort=towns,
     )
+
+
+def _is_outcome(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
 
 
 def _check_window(window, prep: _Prepared) -> tuple[int, int]:
@@ -405,29 +408,37 @@ def _estimate_row(estimator, outcome, estimate, se, fit: _Fit, n_treated_obs) ->
     return pd.Series(values, index=ESTIMATE_FIELDS, dtype=object, name=estimator)
 
 
-def _event_table(event_times, terms, estimates, cov, fit: _Fit, n_treated,
-                 cohorts) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The tidy event-study table (with the reference row) and the covariance of its other rows."""
-    event_times = list(event_times)
+def _event_table(event_times: list[int], estimates, cov, fit: _Fit, term,
+                 event: np.ndarray, cohort: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The tidy event-study table and the covariance of its estimated rows.
+
+    `event_times` (ascending, without the reference) label `estimates` and `cov`; the reference
+    row (estimate 0, no SE) is inserted in its place. `term(e)` names a row; `event` and `cohort`
+    give each observation's event time (NaN for controls) and cohort, for the counts and the
+    cohorts listed in each row.
+    """
     se = _se(cov)
-    lo, hi, p = _inference(np.asarray(estimates, dtype=float), se, fit.df_denom)
-    table = pd.DataFrame({"event_time": event_times, "term": terms, "estimate": estimates, "se": se,
-                          "ci_low": lo, "ci_high": hi, "p_value": p, "n_treated_obs": n_treated,
-                          "cohorts": cohorts, "reference": False})
+    ci_low, ci_high, p = _inference(np.asarray(estimates, dtype=float), se, fit.df_denom)
+    k = sum(e < REFERENCE_EVENT for e in event_times)  # the reference row goes after the leads
+    every = event_times[:k] + [REFERENCE_EVENT] + event_times[k:]
+
+    def with_reference(values, value):
+        return np.insert(np.asarray(values, dtype=float), k, value)
+
+    table = pd.DataFrame({
+        "event_time": np.array(every, dtype="int64"),
+        "term": [term(e) for e in every],
+        "estimate": with_reference(estimates, 0.0),
+        "se": with_reference(se, np.nan),
+        "ci_low": with_reference(ci_low, np.nan),
+        "ci_high": with_reference(ci_high, np.nan),
+        "p_value": with_reference(p, np.nan),
+        "n_treated_obs": np.array([np.count_nonzero(event == e) for e in every], dtype="int64"),
+        "cohorts": [_cohort_list(cohort[event == e]) for e in every],
+        "reference": np.array(every) == REFERENCE_EVENT,
+    })
     vcov = pd.DataFrame(cov, index=pd.Index(event_times, name="event_time"), columns=event_times)
     return table, vcov
-
-
-def _with_reference(table: pd.DataFrame, n_treated: int, cohorts: str) -> pd.DataFrame:
-    ref = pd.DataFrame([{"event_time": REFERENCE_EVENT, "term": f"e={REFERENCE_EVENT}", "estimate": 0.0, "se": np.nan,
-                         "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "n_treated_obs": n_treated,
-                         "cohorts": cohorts, "reference": True}])
-    out = pd.concat([table, ref], ignore_index=True).sort_values("event_time", kind="mergesort")
-    out = out.reset_index(drop=True)[EVENT_COLUMNS]
-    out["event_time"] = out["event_time"].astype("int64")
-    out["n_treated_obs"] = out["n_treated_obs"].astype("int64")
-    out["reference"] = out["reference"].astype(bool)
-    return out
 
 
 def _cohort_list(cohorts) -> str:
@@ -471,7 +482,6 @@ def event_study_twfe(panel: pd.DataFrame, outcome: str = DEFAULT_OUTCOME,
     prep = _prepare(panel, outcome)
     lo, hi = _check_window(window, prep)
     binned = np.clip(prep.event, lo, hi)  # NaN stays NaN
-    treated = ~prep.never
     event_times = [e for e in range(lo, hi + 1) if e != REFERENCE_EVENT]
     dummies = pd.DataFrame({f"event_{e}": (binned == e).astype(float) for e in event_times})
     X = pd.concat([dummies, _year_dummies(prep.year)], axis=1)
@@ -481,11 +491,7 @@ def event_study_twfe(panel: pd.DataFrame, outcome: str = DEFAULT_OUTCOME,
         return f"e<={e}" if e == lo else f"e>={e}" if e == hi else f"e={e}"
 
     est, cov = _combine(fit, np.eye(len(event_times)))
-    n_treated = [int((binned == e).sum()) for e in event_times]
-    cohorts = [_cohort_list(prep.cohort[treated & (binned == e)]) for e in event_times]
-    table, vcov = _event_table(event_times, [term(e) for e in event_times], est, cov, fit, n_treated, cohorts)
-    ref = binned == REFERENCE_EVENT
-    table = _with_reference(table, int(ref.sum()), _cohort_list(prep.cohort[ref]))
+    table, vcov = _event_table(event_times, est, cov, fit, term, binned, prep.cohort)
     return EventStudyResult("twfe_event", outcome, (lo, hi), table, vcov, fit.n_obs, fit.n_clusters, fit.df_denom)
 
 
@@ -527,11 +533,7 @@ def sun_abraham(panel: pd.DataFrame, outcome: str = DEFAULT_OUTCOME,
 
     event_times = [e for e in range(lo, hi + 1) if e != REFERENCE_EVENT]
     est, cov = _combine(fit, np.array([shares(cell_event == e) for e in event_times]))
-    table, vcov = _event_table(event_times, [f"e={e}" for e in event_times], est, cov, fit,
-                               [int(cell_n[cell_event == e].sum()) for e in event_times],
-                               [_cohort_list(cell_cohort[cell_event == e]) for e in event_times])
-    ref = prep.event == REFERENCE_EVENT
-    table = _with_reference(table, int(ref.sum()), _cohort_list(prep.cohort[ref]))
+    table, vcov = _event_table(event_times, est, cov, fit, lambda e: f"e={e}", prep.event, prep.cohort)
 
     post = cell_event >= 0
     overall_est, overall_cov = _combine(fit, shares(post))
@@ -637,6 +639,7 @@ def stacked_did(panel: pd.DataFrame, outcome: str = DEFAULT_OUTCOME,
         parts.append(pd.DataFrame({
             "stack": s, "village": prep.village[rows], "y": prep.y[rows],
             "event": np.where(treated, prep.year[rows] - g, np.nan),
+            "cohort": np.where(treated, g, np.nan),
             "stack_year": [f"{g}_{t}" for t in prep.year[rows]],
             "weight": np.where(treated, 1.0, weight_of[g])}))
     stacked = pd.concat(parts, ignore_index=True)
@@ -648,11 +651,8 @@ def stacked_did(panel: pd.DataFrame, outcome: str = DEFAULT_OUTCOME,
     absorb = pd.factorize(stacked["stack"] * (prep.village.max() + 1) + stacked["village"])[0]  # stack x village
     fit = _fit(stacked["y"].to_numpy(), X, absorb, stacked["village"].to_numpy(), stacked["weight"].to_numpy())
     est, cov = _combine(fit, np.eye(len(event_times)))
-    included = _cohort_list(rows_of)
-    n_treated = [int((stacked["event"] == e).sum()) for e in event_times]
-    table, vcov = _event_table(event_times, [f"e={e}" for e in event_times], est, cov, fit, n_treated,
-                               [included] * len(event_times))
-    table = _with_reference(table, int((stacked["event"] == REFERENCE_EVENT).sum()), included)
+    table, vcov = _event_table(event_times, est, cov, fit, lambda e: f"e={e}", stacked["event"].to_numpy(),
+                               stacked["cohort"].to_numpy())
     return EventStudyResult("stacked", outcome, (lo, hi), table, vcov, fit.n_obs, fit.n_clusters, fit.df_denom,
                             design=design)
 

@@ -16,6 +16,7 @@ from .constructs import (
 )
 
 PACKAGE_VERSION = __version__
+DEFAULT_SEED = 20231101  # the seed of the committed data package
 FIRST_YEAR, LAST_YEAR = 2014, 2023
 SURVEY_YEAR = 2023
 

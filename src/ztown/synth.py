@@ -42,7 +42,7 @@ from .constructs import CAUSE_IDS, CONSTRUCTS, ITEMS, PATHS, PROBLEM_IDS
 from .national import national_context
 
 GENERATOR_VERSION = "1.0.0"
-DEFAULT_SEED = 20231101
+DEFAULT_SEED = schema.DEFAULT_SEED
 REFERENCE_YEAR = 2019  # year of the "empty-shell" calibration target
 
 

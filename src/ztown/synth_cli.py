@@ -27,7 +27,7 @@ def run(args) -> int:
 
 
 def add_subcommand(sub) -> None:
-    from .synth import DEFAULT_SEED
+    from .schema import DEFAULT_SEED  # not from .synth: --help must not import numpy and pandas
     p = sub.add_parser("synth", help="generate the synthetic data package",
                        description="Generate the synthetic data package from the seeded generator.")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
