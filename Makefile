@@ -42,6 +42,10 @@ bench: $(STAMP)
 lock:
 	$(VENV)/bin/uv pip compile requirements.in --python-version 3.11 \
 	  --override requirements-overrides.txt --generate-hashes --no-header -o requirements.lock
+	$(PY) scripts/environment_yml.py
+
+environment.yml: requirements.lock
+	$(PY) scripts/environment_yml.py
 
 clean:
 	rm -rf _build

@@ -94,13 +94,15 @@ def cause_mixed(frame: pd.DataFrame, outcome: str = EFFECTIVENESS):
     """The same regression as a mixed model with a random intercept per village (REML)."""
     data = _complete(frame, [outcome, *CAUSE_TERMS, "age", "role", "education"])
     model = smf.mixedlm(f"{outcome} ~ {' + '.join(CAUSE_TERMS)} + {CONTROLS}", data, groups=data["village_id"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence chatter; convergence is checked below
-        # BFGS: statsmodels' default L-BFGS can stop at all-zero coefficients and report convergence
-        result = model.fit(reml=True, method=["bfgs"])
-    if not result.converged or not np.all(np.isfinite(result.bse[CAUSE_TERMS])):
-        raise RuntimeError("the mixed model did not converge")
-    return result
+    # BFGS first: statsmodels' default L-BFGS can stop at all-zero coefficients and report convergence.
+    # Powell, derivative-free, is the fallback when BFGS does not converge.
+    for method in ("bfgs", "powell"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence chatter; convergence is checked here
+            result = model.fit(reml=True, method=[method])
+        if result.converged and np.all(np.isfinite(result.bse[CAUSE_TERMS])):
+            return result
+    raise RuntimeError("the mixed model did not converge (BFGS and Powell)")
 
 
 def _ordinal_design(frame: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:

@@ -68,29 +68,52 @@ def _rows(estimator, table, parameters, truth, est="estimate", lo="ci_low", hi="
 
 
 def estimate_all(data) -> list[dict]:
-    """Every estimator of the book on one data set, each row beside the true value it targets."""
+    """Every estimator of the book on one data set, each row beside the true value it targets.
+
+    An estimator that fails on a data set (say, a model that does not converge) is recorded with
+    NaN estimates for its targets, so the failure is counted in the summary, not hidden.
+    """
     truth = dict(data.truth)
     frame = scales.analysis_frame(data)
-    rows: list[dict] = []
-    ols = models.cause_ols(frame)
-    rows += _rows("OLS (cluster-robust)", models.tidy(ols, models.CAUSE_TERMS), [f"beta_{c}" for c in CAUSE_IDS], truth)
-    mixed = models.cause_mixed(frame)
-    rows += _rows("Mixed model (MixedLM)", models.tidy(mixed, models.CAUSE_TERMS), [f"beta_{c}" for c in CAUSE_IDS],
-                  truth)
-    ologit = models.satisfaction_ologit(frame)
-    rows += _rows("Ordered logit", models.tidy(ologit, models.CAUSE_TERMS), [f"ologit_{c}" for c in CAUSE_IDS], truth)
-    oax = models.oaxaca(frame, ols).set_index("part")
-    rows += _rows("Oaxaca-Blinder contribution", oax.loc[list(CAUSE_IDS)], [f"oaxaca_{c}" for c in CAUSE_IDS], truth)
-    gap, _ = models.town_gap(frame, scales.EFFECTIVENESS)
-    rows += _rows("Z-town gap (OLS)", pd.DataFrame([gap]), ["effectiveness_gap"], truth)
     pf = panel.panel_frame(data)
-    iw = panel.sun_abraham(pf)
-    es = iw.event_study.set_index("event_time").loc[list(EVENT_TIMES)]
-    rows += _rows("Event study (Sun & Abraham)", es, [f"att_event_{e}" for e in EVENT_TIMES], truth)
-    rows += _rows("DiD (Sun & Abraham)", pd.DataFrame([iw.overall]), ["att_overall"], truth)
-    rows += _rows("DiD (naive TWFE)", pd.DataFrame([panel.twfe_did(pf)]), ["att_overall"], truth)
-    naive_es = panel.event_study_twfe(pf).event_study.set_index("event_time").loc[list(EVENT_TIMES)]
-    rows += _rows("Event study (naive TWFE)", naive_es, [f"att_event_{e}" for e in EVENT_TIMES], truth)
+    causes = [f"beta_{c}" for c in CAUSE_IDS]
+    events = [f"att_event_{e}" for e in EVENT_TIMES]
+    state: dict = {}
+
+    def ols():
+        state["ols"] = models.cause_ols(frame)
+        return models.tidy(state["ols"], models.CAUSE_TERMS)
+
+    def oaxaca():
+        return models.oaxaca(frame, state.get("ols")).set_index("part").loc[list(CAUSE_IDS)]
+
+    def event_table(result):
+        return result.event_study.set_index("event_time").loc[list(EVENT_TIMES)]
+
+    def iw():
+        state["iw"] = panel.sun_abraham(pf)
+        return event_table(state["iw"])
+
+    blocks = [
+        ("OLS (cluster-robust)", causes, ols),
+        ("Mixed model (MixedLM)", causes, lambda: models.tidy(models.cause_mixed(frame), models.CAUSE_TERMS)),
+        ("Ordered logit", [f"ologit_{c}" for c in CAUSE_IDS],
+         lambda: models.tidy(models.satisfaction_ologit(frame), models.CAUSE_TERMS)),
+        ("Oaxaca-Blinder contribution", [f"oaxaca_{c}" for c in CAUSE_IDS], oaxaca),
+        ("Z-town gap (OLS)", ["effectiveness_gap"],
+         lambda: pd.DataFrame([models.town_gap(frame, scales.EFFECTIVENESS)[0]])),
+        ("Event study (Sun & Abraham)", events, iw),
+        ("DiD (Sun & Abraham)", ["att_overall"], lambda: pd.DataFrame([state["iw"].overall])),
+        ("DiD (naive TWFE)", ["att_overall"], lambda: pd.DataFrame([panel.twfe_did(pf)])),
+        ("Event study (naive TWFE)", events, lambda: event_table(panel.event_study_twfe(pf))),
+    ]
+    rows: list[dict] = []
+    for name, targets, block in blocks:
+        try:
+            rows += _rows(name, block(), targets, truth)
+        except (RuntimeError, KeyError, ValueError, np.linalg.LinAlgError):
+            rows += [{"estimator": name, "parameter": t, "estimate": np.nan, "se": np.nan, "ci_low": np.nan,
+                      "ci_high": np.nan, "truth": truth.get(t, np.nan)} for t in targets]
     return rows
 
 
@@ -133,12 +156,15 @@ def cached_run(params: dict[str, synth.Param], replications: int = FULL_REPLICAT
 
 def summarize(reps: pd.DataFrame) -> pd.DataFrame:
     """Bias, RMSE, mean SE vs SD of the estimates, and coverage (with its Monte Carlo SE) per estimator."""
-    d = reps.assign(error=reps["estimate"] - reps["truth"],
-                    covered=(reps["ci_low"] <= reps["truth"]) & (reps["truth"] <= reps["ci_high"]))
+    failed = reps["estimate"].isna()
+    d = reps[~failed].assign(error=lambda r: r["estimate"] - r["truth"],
+                             covered=lambda r: (r["ci_low"] <= r["truth"]) & (r["truth"] <= r["ci_high"]))
     g = d.groupby(["estimator", "parameter"], sort=False)
     out = g.agg(replications=("error", "size"), truth=("truth", "mean"), mean_estimate=("estimate", "mean"),
                 bias=("error", "mean"), rmse=("error", lambda e: float(np.sqrt(np.mean(e ** 2)))),
                 mean_se=("se", "mean"), sd_estimate=("estimate", "std"), coverage=("covered", "mean")).reset_index()
+    out["failures"] = [int(failed[(reps["estimator"] == e) & (reps["parameter"] == p)].sum())
+                       for e, p in zip(out["estimator"], out["parameter"])]
     out["coverage_mc_se"] = np.sqrt(out["coverage"] * (1 - out["coverage"]) / out["replications"])
     out["bias_over_se"] = out["bias"] / out["mean_se"]
     return out

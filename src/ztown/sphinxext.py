@@ -98,10 +98,33 @@ def on_config_inited(app: Sphinx, config: Config) -> None:
     logger.info("[ztown] codebook pages written to %s", generated)
 
 
+def drop_duplicate_inline_scripts(app: Sphinx, pagename: str, templatename: str, context: dict,
+                                  doctree) -> None:
+    """Keep one copy of each inline <script> of a page.
+
+    Sphinx 7.4 adds the scripts registered after `Builder.init()` a second time, with the file
+    name '' instead of None, so inline scripts (sphinx-thebe's `const THEBE_JS_URL = ...`,
+    sphinx-togglebutton's settings) appear twice, and the second `const` is a SyntaxError in
+    the browser.
+    """
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        key = (getattr(script, "filename", script) or "", repr(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique
+
+
 def setup(app: Sphinx) -> dict:
     # rebuild="env": a changed value makes Sphinx discard its saved environment and re-read all pages
     app.add_config_value("ztown_data_hash", "", "env", str)
     app.add_config_value("ztown_code_hash", "", "env", str)
     app.add_config_value("ztown_datapackage", "", "", str)  # informational: the hash decides
     app.connect("config-inited", on_config_inited, priority=BEFORE_EXTERNAL_TOC)
+    # late, after the extensions that add per-page scripts
+    app.connect("html-page-context", drop_duplicate_inline_scripts, priority=900)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
