@@ -14,6 +14,8 @@ from .models import TIDY_COLUMNS, tidy
 
 COMPARISON = "Comparison towns"
 NATIONAL = "National (real, latest year)"
+OLD_AGE = 61  # the communiqués' age band "61 and over"
+OLD_LABEL = f"Members aged {OLD_AGE} and over (%)"
 ZTOWN = "Z town"
 
 
@@ -51,8 +53,8 @@ def member_profile(data) -> pd.DataFrame:
                          "value": float(national["value"]), "year": int(national["year"]),
                          "source": f"{national['publication']}; read at {national['read_at']}"})
 
-    add("Members aged 61 and over (%)", "percent",
-        members.groupby("group")["age"].apply(lambda a: 100 * (a >= 61).mean()),
+    add(OLD_LABEL, "percent",
+        members.groupby("group")["age"].apply(lambda a: 100 * (a >= OLD_AGE).mean()),
         latest(nc, "members_aged_61_plus_share"))
     add("Members with college or above (%)", "percent",
         members.groupby("group")["education"].apply(lambda e: 100 * (e == "college_or_above").mean()),
