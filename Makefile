@@ -30,8 +30,9 @@ env: $(STAMP)
 book: $(STAMP)
 	$(PY) -m ztown book
 
+# nbval in strict mode: every notebook re-executed and its outputs compared with the committed ones.
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadscope
+	$(PY) -m pytest -n 2 --dist loadscope tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 data: $(STAMP)
 	$(PY) -m ztown synth --out datapackage

@@ -18,11 +18,13 @@ DIRECTIVE_LINE = re.compile(r"^\s*(:::|```|:[a-z\-]+:|\(\S+\)=)")  # fences, opt
 YEAR = re.compile(r"\b(19|20)\d\d\b")
 URL = re.compile(r"\(?https?://\S+")
 MATH = re.compile(r"\$\$.*?\$\$|\$[^$]+\$", re.S)
+FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
+CODE_BLOCK = re.compile(r"^```.*?^```", re.S | re.M)  # code cells and code blocks are code, not prose
 
 
 def typed_numbers(markdown: str) -> list[str]:
     """Digits left in prose once glued values, roles, code, years, URLs and math are taken out."""
-    text = MATH.sub(" ", markdown)
+    text = MATH.sub(" ", CODE_BLOCK.sub(" ", FRONT_MATTER.sub(" ", markdown)))
     found = []
     for line in text.splitlines():
         if DIRECTIVE_LINE.match(line):

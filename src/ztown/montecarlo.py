@@ -32,6 +32,7 @@ ESTIMATOR_VERSION = "1"  # bump when an estimator's results change, so the cache
 FULL_REPLICATIONS = 500  # coverage measured to about +-2 percentage points (binomial, 95%)
 QUICK_REPLICATIONS = 40  # for data packages whose parameters have no cached full study
 CACHE_DIR = Path(__file__).resolve().parents[2] / "notebooks" / "montecarlo"
+CACHE_ENV = "ZTOWN_MC_CACHE"  # another folder for the cache (tests use one, to leave the repository alone)
 COLUMNS = ["replication", "seed", "estimator", "parameter", "estimate", "se", "ci_low", "ci_high", "truth"]
 EVENT_TIMES = range(0, 6)
 
@@ -141,9 +142,13 @@ def run(params: dict[str, synth.Param], replications: int, workers: int | None =
 
 
 def cached_run(params: dict[str, synth.Param], replications: int = FULL_REPLICATIONS,
-               cache_dir: Path = CACHE_DIR, compute: bool = True) -> pd.DataFrame | None:
-    """The study's replications from the cache, or computed and cached (None if absent and not computing)."""
-    path = Path(cache_dir) / f"mc_{cache_key(params, replications)}.csv"
+               cache_dir: Path | None = None, compute: bool = True) -> pd.DataFrame | None:
+    """The study's replications from the cache, or computed and cached (None if absent and not computing).
+
+    The cache folder is `cache_dir`, else $ZTOWN_MC_CACHE, else notebooks/montecarlo/.
+    """
+    folder = Path(cache_dir or os.environ.get(CACHE_ENV) or CACHE_DIR)
+    path = folder / f"mc_{cache_key(params, replications)}.csv"
     if path.exists():
         return pd.read_csv(path)
     if not compute:

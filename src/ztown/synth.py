@@ -152,7 +152,7 @@ def default_parameters(seed: int = DEFAULT_SEED) -> dict[str, Param]:
         Param("sat_cut3", 0.0, "satisfaction", "logit", "Threshold between answers 3 and 4."),
         Param("sat_cut4", 2.0, "satisfaction", "logit", "Threshold between answers 4 and 5."),
     ]
-    reforms = {"A": (2016, 4.0), "B": (2018, 6.0), "C": (2019, 4.5), "D": (2020, 5.0)}
+    reforms = {"A": (2016, 5.0), "B": (2018, 6.0), "C": (2019, 4.5), "D": (2020, 5.0)}
     for town, (year, effect) in reforms.items():
         P.append(Param(f"reform_year_{town}", year, "reform_effect", "year", f"Year town {town}'s reform takes effect."))
         P.append(Param(f"reform_effect_{town}", effect, "reform_effect", "index points",
@@ -166,7 +166,7 @@ def default_parameters(seed: int = DEFAULT_SEED) -> dict[str, Param]:
         Param("panel_village_sd", 2.0, "noise", "index points", "SD of the village effect beyond effectiveness."),
         Param("panel_trend", 0.8, "panel", "index points per year", "Common linear trend of the satisfaction index."),
         Param("panel_year_sd", 1.0, "noise", "index points", "SD of the common year shocks."),
-        Param("panel_noise_sd", 2.0, "noise", "index points", "SD of the village-year noise."),
+        Param("panel_noise_sd", 1.5, "noise", "index points", "SD of the village-year noise."),
         Param("migrant_share_Z", 0.28, "panel", "share", "Share of Z town's Party members away as migrant workers."),
         Param("migrant_share_comparison", 0.16, "panel", "share", "The same share in the comparison towns."),
         Param("secretary_age_shift_Z", 4.0, "calibration", "years",
