@@ -14,7 +14,7 @@ import pytest
 import ztown
 from ztown import schema
 from ztown.cli import main as ztown_main
-from ztown.synth import DEFAULT_SEED
+from ztown.schema import DEFAULT_SEED
 
 
 def _files(folder: Path) -> dict[str, bytes]:

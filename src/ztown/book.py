@@ -38,8 +38,9 @@ UNFINISHED_MARKER = ".ztown-build-unfinished"  # exists while a build runs; left
 # "WARNING: ...", and jupyter-book's own boxed "[Warning] ..." / "Warning: ..." messages.
 WARNING_LINE = re.compile(r"\bWARNING:|\[Warning\]|^\W*Warning: ")
 # Lines that name why a build failed (Sphinx errors, a notebook that failed to execute).
-PROBLEM_LINE = re.compile(r"\bERROR:|\bWARNING:|Executing notebook failed|Extension error|Exception occurred|"
-                          r"^\w*(Error|Exception): ")
+PROBLEM_LINE = re.compile(r"\bERROR:|\bWARNING:|Executing notebook failed|Extension error|"
+                          r"^sphinx\.errors\.\w+: |^\W*Warning: ")
+TREATED_AS_ERROR = "Warning, treated as error:"  # Sphinx prints the warning itself on the next line
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # execution-cache folders kept besides the current one (other data packages, earlier helpers)
 KEEP_OTHER_CACHES = 3
@@ -206,6 +207,7 @@ def build_book(source: Path = REPO_ROOT, data: Path | None = None, keep_going: b
         unfinished.touch()
         started = time.perf_counter()
         warnings, problems = [], []
+        after_treated_as_error = False
         with log_path.open("w", encoding="utf-8") as log:
             process = subprocess.Popen(command, cwd=source, env=env, stdout=subprocess.PIPE,
                                        stderr=subprocess.STDOUT, text=True, encoding="utf-8",
@@ -217,8 +219,9 @@ def build_book(source: Path = REPO_ROOT, data: Path | None = None, keep_going: b
                 log.write(plain)
                 if WARNING_LINE.search(plain):
                     warnings.append(plain.strip())
-                if PROBLEM_LINE.search(plain):
+                if PROBLEM_LINE.search(plain) or (after_treated_as_error and plain.strip()):
                     problems.append(plain.strip())
+                after_treated_as_error = plain.strip() == TREATED_AS_ERROR
             returncode = process.wait()
         result = BookBuild(returncode, time.perf_counter() - started, html_dir, warnings, problems,
                            log_path)

@@ -22,8 +22,8 @@ def run(args) -> int:
     reasons = [f"jupyter-book exited with status {result.returncode}"] if result.returncode else []
     if result.warnings:
         reasons.append(f"{len(result.warnings)} warning(s)")
-    first = f"\nztown book: first problem: {result.problems[0]}" if result.problems else ""
-    print(f"ztown book: build FAILED after {result.seconds:.1f} s ({'; '.join(reasons)}).{first}\n"
+    problems = "".join(f"\nztown book: problem: {line}" for line in result.problems[:3])
+    print(f"ztown book: build FAILED after {result.seconds:.1f} s ({'; '.join(reasons)}).{problems}\n"
           f"ztown book: removed {result.html_dir} so no stale pages survive; full log in {result.log_path}",
           file=sys.stderr)
     return result.returncode or 1
