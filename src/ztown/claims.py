@@ -49,7 +49,7 @@ def compute_results(data) -> dict:
         "problem_gaps": models.problem_gaps(frame),
         "cause_ols": ols,
         "cause_gaps": gaps,
-        "oaxaca": models.oaxaca(frame, ols),
+        "oaxaca": models.oaxaca(frame, ols, gaps),
         "ologit": ologit,
         "paths": scenarios.path_scenarios(frame, ols, ologit, gaps),
         "panel": pf,

@@ -168,15 +168,16 @@ def cause_gaps(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def oaxaca(frame: pd.DataFrame, result=None) -> pd.DataFrame:
+def oaxaca(frame: pd.DataFrame, result=None, gaps: pd.DataFrame | None = None) -> pd.DataFrame:
     """Twofold Oaxaca-Blinder decomposition of Z town's effectiveness gap by cause (pooled coefficients).
 
     The explained part of cause j is b_j x d_j: its pooled coefficient times Z town's gap on it. Its SE
     is by the delta method, treating b and d as independent (they come from different variation).
-    Rows: one per cause, then `explained` (sum), `unexplained` (rest) and `total` gap.
+    Rows: one per cause, then `explained` (sum), `unexplained` (rest) and `total` gap. `result` and
+    `gaps` (from `cause_ols` and `cause_gaps`) are computed here unless given.
     """
     result = result or cause_ols(frame)
-    gaps = cause_gaps(frame).set_index("cause")
+    gaps = (cause_gaps(frame) if gaps is None else gaps).set_index("cause")
     coef = tidy(result, CAUSE_TERMS).set_index("term")
     cov = result.cov_params().loc[CAUSE_TERMS, CAUSE_TERMS].to_numpy()
     z = stats.norm.ppf(0.975)

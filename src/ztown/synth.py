@@ -496,10 +496,10 @@ def _parameter_table(params, villages, panel, reform_year) -> pd.DataFrame:
 def to_csv_bytes(df: pd.DataFrame) -> bytes:
     """Deterministic CSV: UTF-8, LF line ends, shortest round-trip floats, empty string for missing."""
     buf = io.StringIO()
-    df = df.copy()
-    for col in df.columns:  # booleans as lowercase true/false, which every CSV reader understands
-        if df[col].dtype == bool:
-            df[col] = df[col].map({True: "true", False: "false"})
+    # booleans as lowercase true/false, which every CSV reader understands (only those columns copied)
+    bools = {c: df[c].map({True: "true", False: "false"}) for c in df.columns if df[c].dtype == bool}
+    if bools:
+        df = df.assign(**bools)
     df.to_csv(buf, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     return buf.getvalue().encode("utf-8")
 
