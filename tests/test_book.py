@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -263,3 +264,46 @@ def test_execution_cache_is_keyed_by_the_data_package(tmp_path):
 def _hash16(descriptor: Path) -> str:
     from ztown.book import data_package_hash
     return data_package_hash(descriptor)[:16]
+
+
+# --- the pieces the cache key and the generated pages rely on ---------------------------------
+
+def test_data_hash_follows_every_data_file(tmp_path):
+    from ztown.book import data_package_hash
+    from ztown.errors import DataPackageError
+
+    package = tmp_path / "datapackage"
+    shutil.copytree(REPO_ROOT / "datapackage", package)
+    descriptor = package / "datapackage.json"
+    before = data_package_hash(descriptor)
+    assert data_package_hash(descriptor) == before
+    first_resource = json.loads(descriptor.read_text(encoding="utf-8"))["resources"][0]
+    data_file = package / first_resource["path"]
+    data_file.write_bytes(data_file.read_bytes() + b"\n")
+    assert data_package_hash(descriptor) != before
+    data_file.unlink()
+    with pytest.raises(DataPackageError, match=rf"resource {first_resource['name']}.*missing-file"):
+        data_package_hash(descriptor)
+
+
+def test_generated_pages_are_rewritten_only_when_changed(tmp_path):
+    """Unchanged pages keep their mtime (so Sphinx does not re-read them); stale pages go."""
+    from ztown.sphinxext import _sync_tree
+
+    fresh, target = tmp_path / "fresh", tmp_path / "target"
+    fresh.mkdir()
+    (fresh / "same.md").write_text("# Same\n", encoding="utf-8")
+    (fresh / "changed.md").write_text("# New\n", encoding="utf-8")
+    target.mkdir()
+    (target / "same.md").write_text("# Same\n", encoding="utf-8")
+    (target / "changed.md").write_text("# Old\n", encoding="utf-8")
+    (target / "gone.md").write_text("# Resource no longer in the package\n", encoding="utf-8")
+    old_time = 1_000_000_000
+    for page in target.iterdir():
+        os.utime(page, (old_time, old_time))
+
+    _sync_tree(fresh, target)
+
+    assert sorted(p.name for p in target.iterdir()) == ["changed.md", "same.md"]
+    assert (target / "same.md").stat().st_mtime == old_time
+    assert (target / "changed.md").read_text(encoding="utf-8") == "# New\n"

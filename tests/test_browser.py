@@ -35,9 +35,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 CHAPTERS = ["01_status", "02_problems", "03_causes", "04_experiences", "05_paths", "06_truth_recovery"]
 LOCAL_HOST = "127.0.0.1"
-# console messages that are not errors of the book: Chromium's own notices about the page
-# being served without a favicon are errors only in name
-IGNORED_CONSOLE = re.compile(r"favicon\.ico")
 
 
 def _require_chromium():
@@ -99,7 +96,7 @@ class Browser:
         """
         page = self.context.new_page()
         errors: list[str] = []
-        page.on("console", lambda msg: msg.type == "error" and not IGNORED_CONSOLE.search(msg.text)
+        page.on("console", lambda msg: msg.type == "error"
                 and errors.append(f"console: {msg.text} ({msg.location.get('url')})"))
         page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
         page.on("requestfailed", lambda req: urlparse(req.url).hostname == LOCAL_HOST
@@ -167,6 +164,10 @@ def test_every_page_renders_cleanly_and_stays_local(site, browser):
             "() => Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
             ".map(i => i.currentSrc || i.src)")
         errors += [f"image not loaded: {src}" for src in broken_images]
+        has_math, typeset = page.evaluate(
+            "() => [!!document.querySelector('.math'), !!document.querySelector('mjx-container')]")
+        if has_math and not typeset:
+            errors.append("the page has math but MathJax typeset none of it")
         hrefs = page.evaluate("() => Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
         page.close()
         for href in hrefs:

@@ -16,7 +16,7 @@ from scipy import stats
 from ztown import montecarlo
 
 TEST_REPLICATIONS = 60
-BOOK_ESTIMATORS = ["OLS (cluster-robust)", "Mixed model (MixedLM)", "Ordered logit", "Oaxaca-Blinder contribution",
+BOOK_ESTIMATORS = ["OLS (CR2 cluster-robust)", "Mixed model (MixedLM)", "Ordered logit", "Oaxaca-Blinder contribution",
                    "Z-town gap (OLS)", "Event study (Sun & Abraham)", "DiD (Sun & Abraham)"]
 
 

@@ -40,6 +40,9 @@ WARNING_LINE = re.compile(r"\bWARNING:|\[Warning\]|^\W*Warning: ")
 # Lines that name why a build failed (Sphinx errors, a notebook that failed to execute).
 PROBLEM_LINE = re.compile(r"\bERROR:|\bWARNING:|Executing notebook failed|Extension error|"
                           r"^sphinx\.errors\.\w+: |^\W*Warning: ")
+# what the build says it did: our extension's cache line, myst-nb's per-notebook execution line
+CACHE_LINE = re.compile(r"^\[ztown\] data package .* execution cache (\S+)$")
+EXECUTED_LINE = re.compile(r"^(\S+): Executed notebook in ([\d.]+) seconds")
 TREATED_AS_ERROR = "Warning, treated as error:"  # Sphinx prints the warning itself on the next line
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # execution-cache folders kept besides the current one (other data packages, earlier helpers)
@@ -52,7 +55,7 @@ def _sha256_file(path: Path, digest: "hashlib._Hash") -> None:
             digest.update(block)
 
 
-def _resource_files(descriptor_path: Path, descriptor: dict) -> list[tuple[str, Path]]:
+def _resource_files(descriptor_path: Path, descriptor: dict) -> list[tuple[str, str, Path]]:
     """Every local file a descriptor points to (data, and schema/dialect given as paths)."""
     base = descriptor_path.parent
     files = []
@@ -66,7 +69,7 @@ def _resource_files(descriptor_path: Path, descriptor: dict) -> list[tuple[str, 
                 raise DataPackageError(str(descriptor_path), [Problem(
                     name, None, "path", "remote-path", "a local file (the book is built offline)", rel,
                     str(descriptor_path))])
-            files.append((name, base / rel))
+            files.append((name, rel, base / rel))
     return files
 
 
@@ -86,11 +89,11 @@ def data_package_hash(descriptor_path: Path) -> str:
     digest = hashlib.sha256()
     digest.update(b"datapackage.json\0")
     digest.update(raw)
-    for resource, path in _resource_files(descriptor_path, descriptor):
+    for resource, rel, path in _resource_files(descriptor_path, descriptor):
         if not path.is_file():
             raise DataPackageError(str(descriptor_path), [Problem(
                 resource, None, "path", "missing-file", "an existing file", f"no file {path}", str(path))])
-        digest.update(b"\0" + path.relative_to(descriptor_path.parent).as_posix().encode() + b"\0")
+        digest.update(b"\0" + rel.encode() + b"\0")
         _sha256_file(path, digest)
     return digest.hexdigest()
 
@@ -140,6 +143,8 @@ class BookBuild:
     warnings: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # warnings, errors and exceptions, in order
     log_path: Path | None = None
+    execution_cache: Path | None = None  # the jupyter-cache folder this build used
+    executed: dict[str, float] = field(default_factory=dict)  # notebook path -> seconds, run (not cached) now
 
     @property
     def ok(self) -> bool:
@@ -206,7 +211,8 @@ def build_book(source: Path = REPO_ROOT, data: Path | None = None, keep_going: b
             _discard_build_state(build_dir)
         unfinished.touch()
         started = time.perf_counter()
-        warnings, problems = [], []
+        warnings, problems, executed = [], [], {}
+        execution_cache = None
         after_treated_as_error = False
         with log_path.open("w", encoding="utf-8") as log:
             process = subprocess.Popen(command, cwd=source, env=env, stdout=subprocess.PIPE,
@@ -222,9 +228,13 @@ def build_book(source: Path = REPO_ROOT, data: Path | None = None, keep_going: b
                 if PROBLEM_LINE.search(plain) or (after_treated_as_error and plain.strip()):
                     problems.append(plain.strip())
                 after_treated_as_error = plain.strip() == TREATED_AS_ERROR
+                if match := CACHE_LINE.match(plain.strip()):
+                    execution_cache = Path(match.group(1))
+                if match := EXECUTED_LINE.match(plain.strip()):
+                    executed[match.group(1)] = float(match.group(2))
             returncode = process.wait()
         result = BookBuild(returncode, time.perf_counter() - started, html_dir, warnings, problems,
-                           log_path)
+                           log_path, execution_cache, executed)
         if not result.ok:
             _discard_build_state(build_dir)
         unfinished.unlink()

@@ -18,6 +18,7 @@ from scipy import stats
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
+from .clustered import ClusteredOLS
 from .constructs import CAUSE_IDS, CONSTRUCT_BY_ID, PROBLEM_IDS
 from .scales import EFFECTIVENESS
 
@@ -32,9 +33,9 @@ def _complete(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame.dropna(subset=columns).reset_index(drop=True)
 
 
-def _cluster_fit(formula: str, data: pd.DataFrame):
-    groups = pd.factorize(data["village_id"])[0]
-    return smf.ols(formula, data).fit(cov_type="cluster", cov_kwds={"groups": groups})
+def _cluster_fit(formula: str, data: pd.DataFrame) -> ClusteredOLS:
+    """OLS with CR2 standard errors clustered by village (see `ztown.clustered` for why CR2)."""
+    return ClusteredOLS(smf.ols(formula, data).fit(), pd.factorize(data["village_id"])[0])
 
 
 def tidy(result, terms: list[str] | None = None, alpha: float = 0.05) -> pd.DataFrame:
@@ -54,9 +55,19 @@ def contrast(result, weights: dict[str, float], label: str) -> dict:
     vec = np.array([weights.get(name, 0.0) for name in result.params.index])
     est = float(vec @ np.asarray(result.params))
     se = float(np.sqrt(vec @ np.asarray(result.cov_params()) @ vec))
-    z = stats.norm.ppf(0.975)
-    return {"term": label, "estimate": est, "se": se, "ci_low": est - z * se, "ci_high": est + z * se,
-            "p": float(2 * stats.norm.sf(abs(est / se)))}
+    dist = _reference_distribution(result)
+    q = dist.ppf(0.975)
+    return {"term": label, "estimate": est, "se": se, "ci_low": est - q * se, "ci_high": est + q * se,
+            "p": float(2 * dist.sf(abs(est / se)))}
+
+
+def _reference_distribution(result):
+    """t(clusters - 1) for clustered OLS, t(residual df) for HC-robust OLS, else the normal."""
+    if isinstance(result, ClusteredOLS):
+        return stats.t(result.df_inference)
+    if getattr(result, "use_t", False):
+        return stats.t(result.df_resid)
+    return stats.norm
 
 
 def _z_minus_comparison(prefix: str = "C(town_id)") -> dict[str, float]:
@@ -115,10 +126,12 @@ def _ordinal_design(frame: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
 
 
 def satisfaction_ologit(frame: pd.DataFrame):
-    """Ordered logit of overall satisfaction (1-5) on the five cause indices and the respondent's role."""
+    """Ordered logit of overall satisfaction (1-5) on the five cause indices and the role, clustered by village."""
     y, X = _ordinal_design(frame)
     model = OrderedModel(y, X, distr="logit")
-    return model.fit(method="bfgs", disp=False, maxiter=2000)
+    groups = pd.factorize(frame.loc[X.index, "village_id"])[0]
+    # sandwich standard errors clustered by village: respondents of a village share its services
+    return model.fit(method="bfgs", disp=False, maxiter=2000, cov_type="cluster", cov_kwds={"groups": groups})
 
 
 def standardized(frame: pd.DataFrame, result, outcome: str = EFFECTIVENESS) -> pd.DataFrame:
@@ -162,7 +175,7 @@ def cause_gaps(frame: pd.DataFrame) -> pd.DataFrame:
         town_id=("town_id", "first"), **{c: (c, "mean") for c in CAUSE_IDS}).reset_index()
     rows = []
     for cid in CAUSE_IDS:
-        fit = smf.ols(f"{cid} ~ 0 + C(town_id)", villages).fit(cov_type="HC1")
+        fit = smf.ols(f"{cid} ~ 0 + C(town_id)", villages).fit(cov_type="HC1", use_t=True)
         rows.append({"cause": cid, **{k: v for k, v in contrast(fit, _z_minus_comparison(), cid).items()
                                       if k != "term"}})
     return pd.DataFrame(rows)
@@ -180,7 +193,7 @@ def oaxaca(frame: pd.DataFrame, result=None, gaps: pd.DataFrame | None = None) -
     gaps = (cause_gaps(frame) if gaps is None else gaps).set_index("cause")
     coef = tidy(result, CAUSE_TERMS).set_index("term")
     cov = result.cov_params().loc[CAUSE_TERMS, CAUSE_TERMS].to_numpy()
-    z = stats.norm.ppf(0.975)
+    z = _reference_distribution(result).ppf(0.975)
     rows = []
     b = coef["estimate"].to_numpy()
     d = gaps.loc[list(CAUSE_IDS), "estimate"].to_numpy()

@@ -15,7 +15,11 @@ sphinx-external-toc reads _toc.yml (its handler has priority 900; ours runs at 1
 
 myst-nb copies `nb_execution_cache_path` into its own configuration only on `builder-inited`,
 after this handler, and jupyter-book passes its `execute.cache` value in as a config override,
-which is applied before `config-inited`; so the value set here is the one used.
+which is applied before `config-inited`; so the value set here is the one used. Cache folders
+of other data or helpers are kept (the few most recently used) so switching back is cheap.
+
+On `html-page-context` it also removes the duplicate inline scripts Sphinx 7.4 writes (see
+`drop_duplicate_inline_scripts`), which would otherwise throw a SyntaxError in every page.
 """
 
 from __future__ import annotations

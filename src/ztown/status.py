@@ -8,9 +8,8 @@ comes from, so the chapter can say where every real number was read.
 from __future__ import annotations
 
 import pandas as pd
-import statsmodels.formula.api as smf
 
-from .models import TIDY_COLUMNS, tidy
+from .models import TIDY_COLUMNS, _cluster_fit, tidy
 
 COMPARISON = "Comparison towns"
 NATIONAL = "National (real, latest year)"
@@ -105,14 +104,13 @@ def town_year_means(measures: pd.DataFrame) -> pd.DataFrame:
 def input_gaps(measures: pd.DataFrame, years: tuple[int, int] | None = None) -> pd.DataFrame:
     """Z town's gap to the comparison towns on each panel measure, with year fixed effects.
 
-    OLS over village-years (optionally within a range of years), clustered by village.
+    OLS over village-years (optionally within a range of years), CR2 standard errors clustered by village.
     """
     data = measures if years is None else measures[measures["year"].between(*years)]
     rows = []
     for col, label in PANEL_MEASURES.items():
         d = data.dropna(subset=[col])
-        fit = smf.ols(f"{col} ~ z_town + C(year)", d).fit(
-            cov_type="cluster", cov_kwds={"groups": pd.factorize(d["village_id"])[0]})
+        fit = _cluster_fit(f"{col} ~ z_town + C(year)", d)
         row = tidy(fit, ["z_town"]).iloc[0]
         rows.append({"measure": col, "label": label.replace("\n", " "),
                      **{k: row[k] for k in TIDY_COLUMNS[1:]}, "n": int(fit.nobs)})
