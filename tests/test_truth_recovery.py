@@ -18,6 +18,10 @@ from ztown import montecarlo
 TEST_REPLICATIONS = 60
 BOOK_ESTIMATORS = ["OLS (CR2 cluster-robust)", "Mixed model (MixedLM)", "Ordered logit", "Oaxaca-Blinder contribution",
                    "Z-town gap (OLS)", "Event study (Sun & Abraham)", "DiD (Sun & Abraham)"]
+# A finding of the full study, stated in the appendix: the ordered logit's clustered sandwich
+# intervals are too narrow (coverage about 0.88-0.93 at 500 replications). It is held to a lower,
+# stated floor instead of the 95% bounds, so that a further loss of coverage still fails.
+UNDER_COVERING = {"Ordered logit": 0.85}
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +46,10 @@ def test_coverage_within_binomial_bounds(small_study_reps, estimator):
     # pooled over the estimator's targets; 99.9% two-sided binomial bounds around 0.95
     n = int(rows["replications"].sum())
     covered = int(round((rows["coverage"] * rows["replications"]).sum()))
-    lo, hi = stats.binom.ppf([0.0005, 0.9995], n, 0.95)
+    nominal = 0.95
+    lo, hi = stats.binom.ppf([0.0005, 0.9995], n, nominal)
+    if estimator in UNDER_COVERING:
+        lo = stats.binom.ppf(0.0005, n, UNDER_COVERING[estimator])
     assert lo <= covered <= hi, f"{estimator}: {covered}/{n} intervals cover the truth (bounds {lo:.0f}-{hi:.0f})"
 
 
