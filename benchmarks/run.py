@@ -30,7 +30,9 @@ def section(title: str) -> None:
 
 
 def main() -> int:
+    # the environment `make` gives its commands (see the Makefile): one BLAS thread, bytecode cached
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory(prefix="ztown-bench-") as tmp:
         clone = Path(tmp) / "clone"
         subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
