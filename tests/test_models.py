@@ -92,7 +92,7 @@ def test_path_effects_are_minus_the_oaxaca_terms(study):
 def test_vectorized_share_satisfied_matches_statsmodels_predict(study):
     frame = scales.analysis_frame(study)
     res = models.satisfaction_ologit(frame)
-    _, X = models._ordinal_design(frame)
+    _, X = models.ordinal_design(frame)
     exog = X.to_numpy()
     by_statsmodels = res.model.predict(res.params.to_numpy(), exog=exog)[:, 3:].sum(axis=1).mean()
     assert scenarios._share_satisfied(res.model, res.params.to_numpy(), exog)[0] == pytest.approx(by_statsmodels)

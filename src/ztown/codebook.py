@@ -18,6 +18,8 @@ import json
 import re
 from pathlib import Path
 
+from .schema import labelled_missing_values
+
 BOOK_TITLE = ("Building rural grass-roots service-oriented Party organizations: the case of Z town "
               "(synthetic data)")
 AUTHOR = "The Z town publication team"
@@ -90,8 +92,6 @@ def _read_rows(descriptor_path: Path, resource: dict) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def _missing_codes(field: dict) -> list[tuple[str, str]]:
-    return [(str(m["value"]), m.get("label", "")) for m in field.get("missingValues", []) if isinstance(m, dict)]
 
 
 def _constraint_text(field: dict) -> str:
@@ -139,8 +139,8 @@ def _codes_section(resource: dict) -> list[str]:
     """Categories and labelled missing codes, once per distinct code list, with the Stata values."""
     groups: dict[str, list[dict]] = {}
     for f in resource["schema"]["fields"]:
-        if f.get("categories") or _missing_codes(f):
-            key = json.dumps([f["type"], f.get("categories"), f.get("categoriesOrdered"), _missing_codes(f)],
+        if f.get("categories") or labelled_missing_values(f):
+            key = json.dumps([f["type"], f.get("categories"), f.get("categoriesOrdered"), labelled_missing_values(f)],
                              sort_keys=True, ensure_ascii=False)
             groups.setdefault(key, []).append(f)
     if not groups:
@@ -159,7 +159,7 @@ def _codes_section(resource: dict) -> list[str]:
         rows = [[md_code(c["value"]), md_escape(c.get("label", "")), "category",
                  _stata_value(f, i + 1, c["value"])] for i, c in enumerate(f.get("categories", []))]
         rows += [[md_code(code), md_escape(label), "missing value", md_escape("." + "abcdefghijklmnopqrstuvwxyz"[i])]
-                 for i, (code, label) in enumerate(_missing_codes(f))]
+                 for i, (code, label) in enumerate(labelled_missing_values(f))]
         out += [list_table(["Code", "Label", "Kind", "Stata"], rows, [15, 60, 15, 10]), ""]
     return out
 
@@ -252,7 +252,7 @@ def _resource_page(descriptor_path: Path, resource: dict, by_name: dict[str, dic
             f"- Primary key: {', '.join(map(md_code, pk)) if pk else 'none'}."]
     for line in _fk_lines(resource, set(by_name)):
         out.append(f"- Foreign key: {line}.")
-    if any(_missing_codes(f) for f in schema["fields"]):
+    if any(labelled_missing_values(f) for f in schema["fields"]):
         out += [f"- Missing values: {blank} is missing, except in fields that list their own missing-value "
                 "codes (see Codes).", ""]
     else:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .codebook import resource_kind
+from .schema import labelled_missing_values
 
 if TYPE_CHECKING:  # pandas and the format libraries load on use, so `ztown --help` stays quick
     import pandas as pd
@@ -70,13 +71,6 @@ def _categories(field: dict) -> list:
     return [c["value"] for c in field.get("categories", [])]
 
 
-def _missing_codes(field: dict) -> list[tuple[str, str]]:
-    """The field's labelled missing codes as (code, label), in the order the schema lists them."""
-    out = []
-    for m in field.get("missingValues", []):
-        if isinstance(m, dict):
-            out.append((str(m["value"]), m.get("label", "")))
-    return out
 
 
 def _is_required(field: dict) -> bool:
@@ -184,7 +178,7 @@ def _arrow_field_metadata(field: dict) -> dict[str, str]:
     if field.get("categories"):
         meta["categories"] = json.dumps(field["categories"], ensure_ascii=False)
         meta["categoriesOrdered"] = json.dumps(bool(field.get("categoriesOrdered")))
-    if _missing_codes(field):
+    if labelled_missing_values(field):
         meta["missingValues"] = json.dumps(field["missingValues"], ensure_ascii=False)
     if field.get("constraints"):
         meta["constraints"] = json.dumps(field["constraints"], ensure_ascii=False)
@@ -292,7 +286,7 @@ def stata_dataset_label(resource: dict) -> str:
 
 
 def _stata_missing_letters(resource: dict, field: dict) -> dict[str, str]:
-    codes = _missing_codes(field)
+    codes = labelled_missing_values(field)
     if len(codes) > 26:
         raise ValueError(f"resource {resource['name']}, field {field['name']}: {len(codes)} labelled missing "
                          "codes; Stata has 26 extended missing values (.a to .z)")
@@ -348,7 +342,7 @@ def stata_frame(data, resource: dict) -> tuple[pd.DataFrame, dict[str, str], dic
         for row, code in missing_at.items():  # an unlabelled missing code stays a plain missing value
             values[col.index.get_loc(row - 2)] = letters.get(code)
         if letters:
-            labels.update({letters[code]: label for code, label in _missing_codes(f)})
+            labels.update({letters[code]: label for code, label in labelled_missing_values(f)})
             user_missing[name] = list(letters.values())
         numbers = [v for v in values if isinstance(v, int)]
         as_double = not numbers and not any(isinstance(v, str) for v in values)  # an all-empty column
@@ -511,7 +505,7 @@ def _column_comment(field: dict) -> str:
     text = field.get("description", "")
     if field.get("unit"):
         text += f" Unit: {field['unit']}."
-    if _missing_codes(field):
+    if labelled_missing_values(field):
         text += " Labelled missing codes are NULL here; see table missing_values."
     return text
 
@@ -522,7 +516,7 @@ def _value_label_rows(resources: list[dict]) -> list[tuple]:
         for f in r["schema"]["fields"]:
             for i, c in enumerate(f.get("categories", [])):
                 rows.append((r["name"], f["name"], str(c["value"]), c.get("label", ""), "category", i + 1))
-            for i, (code, label) in enumerate(_missing_codes(f)):
+            for i, (code, label) in enumerate(labelled_missing_values(f)):
                 rows.append((r["name"], f["name"], code, label, "missing", i + 1))
     return rows
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataPackageError, Problem
+from .schema import missing_values
 from .validate import ENV_VAR, check_files, read_package, resolve_descriptor
 
 __all__ = ["ENV_VAR", "StudyData", "load", "read_frames", "resolve_descriptor", "truth_of"]
@@ -60,13 +61,6 @@ class StudyData:
                     if f["name"] == name:
                         return f
         raise KeyError(f"{resource}.{name}")
-
-
-def _missing_codes(res_schema: dict, fld: dict) -> dict[str, str]:
-    """The field's missing-value strings and their labels (field-level, else schema-level, else [""])."""
-    codes = fld.get("missingValues", res_schema.get("missingValues", [""]))
-    return {(c["value"] if isinstance(c, dict) else c): (c.get("label", "") if isinstance(c, dict) else "")
-            for c in codes}
 
 
 class _Unreadable(Exception):
@@ -131,7 +125,7 @@ def _read_resource(res: dict, data: bytes, missing_rows: list[dict]) -> pd.DataF
     out = {}
     for fld in fields:
         values = raw[fld["name"]].to_numpy(dtype=object)
-        codes = _missing_codes(res["schema"], fld)
+        codes = missing_values(fld, res["schema"])
         missing = np.zeros(len(values), dtype=bool)
         for code in codes:
             missing |= values == code

@@ -33,7 +33,7 @@ def _complete(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame.dropna(subset=columns).reset_index(drop=True)
 
 
-def _cluster_fit(formula: str, data: pd.DataFrame) -> ClusteredOLS:
+def cluster_ols(formula: str, data: pd.DataFrame) -> ClusteredOLS:
     """OLS with CR2 standard errors clustered by village (see `ztown.clustered` for why CR2)."""
     return ClusteredOLS(smf.ols(formula, data).fit(), pd.factorize(data["village_id"])[0])
 
@@ -55,13 +55,13 @@ def contrast(result, weights: dict[str, float], label: str) -> dict:
     vec = np.array([weights.get(name, 0.0) for name in result.params.index])
     est = float(vec @ np.asarray(result.params))
     se = float(np.sqrt(vec @ np.asarray(result.cov_params()) @ vec))
-    dist = _reference_distribution(result)
+    dist = reference_distribution(result)
     q = dist.ppf(0.975)
     return {"term": label, "estimate": est, "se": se, "ci_low": est - q * se, "ci_high": est + q * se,
             "p": float(2 * dist.sf(abs(est / se)))}
 
 
-def _reference_distribution(result):
+def reference_distribution(result):
     """t(clusters - 1) for clustered OLS, t(residual df) for HC-robust OLS, else the normal."""
     if isinstance(result, ClusteredOLS):
         return stats.t(result.df_inference)
@@ -80,7 +80,7 @@ def _z_minus_comparison(prefix: str = "C(town_id)") -> dict[str, float]:
 def town_gap(frame: pd.DataFrame, outcome: str, controls: str = CONTROLS) -> tuple[dict, object]:
     """Z town's gap to the comparison towns on `outcome`, adjusted for controls, clustered by village."""
     data = _complete(frame, [outcome, "age", "role", "education"])
-    fit = _cluster_fit(f"{outcome} ~ 0 + C(town_id) + {controls}", data)
+    fit = cluster_ols(f"{outcome} ~ 0 + C(town_id) + {controls}", data)
     return contrast(fit, _z_minus_comparison(), f"gap_{outcome}"), fit
 
 
@@ -98,7 +98,7 @@ def problem_gaps(frame: pd.DataFrame) -> pd.DataFrame:
 def cause_ols(frame: pd.DataFrame, outcome: str = EFFECTIVENESS):
     """OLS of service effectiveness on the five cause indices with controls, cluster-robust by village."""
     data = _complete(frame, [outcome, *CAUSE_TERMS, "age", "role", "education"])
-    return _cluster_fit(f"{outcome} ~ {' + '.join(CAUSE_TERMS)} + {CONTROLS}", data)
+    return cluster_ols(f"{outcome} ~ {' + '.join(CAUSE_TERMS)} + {CONTROLS}", data)
 
 
 def cause_mixed(frame: pd.DataFrame, outcome: str = EFFECTIVENESS):
@@ -116,7 +116,7 @@ def cause_mixed(frame: pd.DataFrame, outcome: str = EFFECTIVENESS):
     raise RuntimeError("the mixed model did not converge (BFGS and Powell)")
 
 
-def _ordinal_design(frame: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+def ordinal_design(frame: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
     data = _complete(frame, ["satisfaction", *CAUSE_TERMS, "role"])
     y = pd.Categorical(data["satisfaction"].astype(int), categories=[1, 2, 3, 4, 5], ordered=True)
     X = data[CAUSE_TERMS].astype(float).copy()
@@ -127,7 +127,7 @@ def _ordinal_design(frame: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
 
 def satisfaction_ologit(frame: pd.DataFrame):
     """Ordered logit of overall satisfaction (1-5) on the five cause indices and the role, clustered by village."""
-    y, X = _ordinal_design(frame)
+    y, X = ordinal_design(frame)
     model = OrderedModel(y, X, distr="logit")
     groups = pd.factorize(frame.loc[X.index, "village_id"])[0]
     # sandwich standard errors clustered by village: respondents of a village share its services
@@ -193,7 +193,7 @@ def oaxaca(frame: pd.DataFrame, result=None, gaps: pd.DataFrame | None = None) -
     gaps = (cause_gaps(frame) if gaps is None else gaps).set_index("cause")
     coef = tidy(result, CAUSE_TERMS).set_index("term")
     cov = result.cov_params().loc[CAUSE_TERMS, CAUSE_TERMS].to_numpy()
-    z = _reference_distribution(result).ppf(0.975)
+    z = reference_distribution(result).ppf(0.975)
     rows = []
     b = coef["estimate"].to_numpy()
     d = gaps.loc[list(CAUSE_IDS), "estimate"].to_numpy()

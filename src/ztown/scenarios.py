@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from .constructs import CAUSE_IDS, PATHS
-from .models import CAUSE_TERMS, _ordinal_design, _reference_distribution
+from .models import CAUSE_TERMS, ordinal_design, reference_distribution
 
 SCENARIO_SEED = 20231102
 N_DRAWS = 2000
@@ -53,9 +53,9 @@ def path_scenarios(frame: pd.DataFrame, ols_result, ologit_result, cause_gaps: p
     d, se_d = gaps["estimate"].to_numpy(), gaps["se"].to_numpy()
     b = ols_result.params[CAUSE_TERMS].to_numpy()
     cov_b = ols_result.cov_params().loc[CAUSE_TERMS, CAUSE_TERMS].to_numpy()
-    z = _reference_distribution(ols_result).ppf(0.975)
+    z = reference_distribution(ols_result).ppf(0.975)
 
-    y, X = _ordinal_design(frame)
+    y, X = ordinal_design(frame)
     z_rows = frame.loc[X.index, "town_id"].to_numpy() == "Z"
     exog = X.loc[z_rows].to_numpy()
     cols = {name: i for i, name in enumerate(X.columns)}

@@ -322,6 +322,21 @@ def build_descriptor(seed: int, generator_version: str) -> dict:
     }
 
 
+def missing_values(field: dict, resource_schema: dict | None = None) -> dict[str, str]:
+    """A field's missing-value codes with their labels: its own list, else its resource's, else [""].
+
+    Table Schema v2 allows plain strings or labelled {"value", "label"} entries; both are read here.
+    """
+    codes = field.get("missingValues", (resource_schema or {}).get("missingValues", [""]))
+    return {str(c["value"] if isinstance(c, dict) else c): (c.get("label", "") if isinstance(c, dict) else "")
+            for c in codes}
+
+
+def labelled_missing_values(field: dict) -> list[tuple[str, str]]:
+    """The field's own labelled missing codes as (code, label), in the order the schema lists them."""
+    return [(str(m["value"]), m.get("label", "")) for m in field.get("missingValues", []) if isinstance(m, dict)]
+
+
 def required_fields() -> dict[str, list[tuple[str, str]]]:
     """Each resource's field names and types, in order: what any package must have to be read."""
     return {r["name"]: [(f["name"], f["type"]) for f in r["schema"]["fields"]] for r in resources()}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .models import TIDY_COLUMNS, _cluster_fit, tidy
+from .models import TIDY_COLUMNS, cluster_ols, tidy
 
 COMPARISON = "Comparison towns"
 NATIONAL = "National (real, latest year)"
@@ -110,7 +110,7 @@ def input_gaps(measures: pd.DataFrame, years: tuple[int, int] | None = None) -> 
     rows = []
     for col, label in PANEL_MEASURES.items():
         d = data.dropna(subset=[col])
-        fit = _cluster_fit(f"{col} ~ z_town + C(year)", d)
+        fit = cluster_ols(f"{col} ~ z_town + C(year)", d)
         row = tidy(fit, ["z_town"]).iloc[0]
         rows.append({"measure": col, "label": label.replace("\n", " "),
                      **{k: row[k] for k in TIDY_COLUMNS[1:]}, "n": int(fit.nobs)})

@@ -187,11 +187,11 @@ def _parse_descriptor(files: PackageFiles) -> dict | None:
 
 
 def _missing_codes(res_schema: dict, fld: dict) -> list[str]:
-    """The strings a field treats as missing (field-level, else schema-level, else frictionless' [""])."""
+    """The strings a field treats as missing; a malformed (non-list) entry is returned as its repr."""
     codes = fld.get("missingValues", res_schema.get("missingValues", [""]))
     if not isinstance(codes, list):
         return [repr(codes)]
-    return [c.get("value") if isinstance(c, dict) else c for c in codes]
+    return list(schema.missing_values(fld, res_schema))
 
 
 def study_schema_problems(descriptor: dict) -> list[Problem]:
