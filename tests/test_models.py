@@ -95,4 +95,11 @@ def test_vectorized_share_satisfied_matches_statsmodels_predict(study):
     _, X = models.ordinal_design(frame)
     exog = X.to_numpy()
     by_statsmodels = res.model.predict(res.params.to_numpy(), exog=exog)[:, 3:].sum(axis=1).mean()
-    assert scenarios._share_satisfied(res.model, res.params.to_numpy(), exog)[0] == pytest.approx(by_statsmodels)
+    params = res.params.to_numpy()[None, :]
+    cut3 = np.array([res.model.transform_threshold_params(params[0])[3]])
+    assert scenarios._share_satisfied(params, cut3, exog)[0] == pytest.approx(by_statsmodels)
+    # a shift of the linear predictor equals the same shift of the indices times their coefficients
+    shifted = exog.copy()
+    shifted[:, 0] += 0.5
+    by_shifted_exog = res.model.predict(params[0], exog=shifted)[:, 3:].sum(axis=1).mean()
+    assert scenarios._share_satisfied(params, cut3, exog, params[:, 0] * 0.5)[0] == pytest.approx(by_shifted_exog)

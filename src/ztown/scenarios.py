@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .constructs import CAUSE_IDS, PATHS
 from .models import CAUSE_TERMS, ordinal_design, reference_distribution
@@ -24,24 +23,15 @@ SCENARIO_SEED = 20231102
 N_DRAWS = 2000
 
 
-def _share_satisfied(model, params: np.ndarray, exog: np.ndarray) -> np.ndarray:
-    """Mean predicted P(answer 4 or 5) over the rows of exog, for one or many parameter vectors.
+def _share_satisfied(params: np.ndarray, cut3: np.ndarray, exog: np.ndarray,
+                     extra: np.ndarray | float = 0.0) -> np.ndarray:
+    """Mean predicted P(answer 4 or 5) over the rows of exog, for each parameter vector (row of params).
 
-    P(y >= 4) = 1 - F(cut_3 - x'b) with F the logistic cdf; vectorized over parameter draws
-    (rows of `params`), which is what makes a few thousand bootstrap draws cheap.
+    P(y >= 4) = 1 - F(cut_3 - x'b - extra) with F the logistic cdf, where `extra` raises each
+    vector's linear predictor (a path's shift of the cause indices times their coefficients).
+    Vectorized over parameter draws, which is what makes a few thousand bootstrap draws cheap.
     """
-    params = np.atleast_2d(params)
-    k = exog.shape[1]
-    cut3 = np.array([model.transform_threshold_params(p)[3] for p in params])
-    xb = exog @ params[:, :k].T  # rows x draws
-    return (1 - 1 / (1 + np.exp(-(cut3[None, :] - xb)))).mean(axis=0)
-
-
-def _shifted_share(model, params: np.ndarray, exog: np.ndarray, extra: np.ndarray) -> np.ndarray:
-    """Like _share_satisfied, with each draw's linear predictor raised by its own constant."""
-    k = exog.shape[1]
-    cut3 = np.array([model.transform_threshold_params(p)[3] for p in params])
-    xb = exog @ params[:, :k].T + extra[None, :]
+    xb = exog @ params[:, :exog.shape[1]].T + np.asarray(extra)[None, ...]  # rows x draws
     return (1 - 1 / (1 + np.exp(-(cut3[None, :] - xb)))).mean(axis=0)
 
 
@@ -58,18 +48,14 @@ def path_scenarios(frame: pd.DataFrame, ols_result, ologit_result, cause_gaps: p
     y, X = ordinal_design(frame)
     z_rows = frame.loc[X.index, "town_id"].to_numpy() == "Z"
     exog = X.loc[z_rows].to_numpy()
-    cols = {name: i for i, name in enumerate(X.columns)}
-    model, params = ologit_result.model, np.asarray(ologit_result.params)
-    draws = rng.multivariate_normal(params, np.asarray(ologit_result.cov_params()), size=n_draws)
+    cause_cols = [list(X.columns).index(t) for t in CAUSE_TERMS]
+    model = ologit_result.model
+    params = np.asarray(ologit_result.params)[None, :]
+    draws = rng.multivariate_normal(params[0], np.asarray(ologit_result.cov_params()), size=n_draws)
     d_draws = rng.normal(d, se_d, size=(n_draws, len(d)))
-    base = float(_share_satisfied(model, params, exog)[0])
-    base_draws = _share_satisfied(model, draws, exog)
-
-    def shifted(shift: np.ndarray) -> np.ndarray:
-        out = exog.copy()
-        for j, term in enumerate(CAUSE_TERMS):
-            out[:, cols[term]] += shift[j]
-        return out
+    cut3, cut3_draws = (np.array([model.transform_threshold_params(p)[3] for p in ps]) for ps in (params, draws))
+    base = float(_share_satisfied(params, cut3, exog)[0])
+    base_draws = _share_satisfied(draws, cut3_draws, exog)
 
     rows = []
     scenarios = [(cid, np.eye(len(CAUSE_IDS))[j]) for j, cid in enumerate(CAUSE_IDS)] + [("all", np.ones(len(CAUSE_IDS)))]
@@ -77,12 +63,11 @@ def path_scenarios(frame: pd.DataFrame, ols_result, ologit_result, cause_gaps: p
         shift = -d * mask  # raise Z town's index by its gap (for the paths that apply)
         eff = float(b @ shift)
         eff_se = float(np.sqrt(shift @ cov_b @ shift + np.sum((b * mask) ** 2 * se_d ** 2)))
-        sat = float(_share_satisfied(model, params, shifted(shift))[0]) - base
-        # each draw shifts by its own drawn gap: x'b + b_cause * shift = base x'b + sum_j b_j shift_j
-        shift_draws = -d_draws * mask  # draws x causes
-        cause_cols = [cols[t] for t in CAUSE_TERMS]
-        extra = (draws[:, cause_cols] * shift_draws).sum(axis=1)  # per draw
-        sat_draws = _shifted_share(model, draws, exog, extra) - base_draws
+        # raising the cause indices by `shift` raises the linear predictor by sum_j b_j shift_j;
+        # each draw shifts by its own drawn gap, with its own coefficients
+        sat = float(_share_satisfied(params, cut3, exog, params[:, cause_cols] @ shift)[0]) - base
+        extra_draws = (draws[:, cause_cols] * (-d_draws * mask)).sum(axis=1)
+        sat_draws = _share_satisfied(draws, cut3_draws, exog, extra_draws) - base_draws
         label_en, label_zh = PATHS[key] if key != "all" else ("All five paths together", "五条路径同时推进")
         rows.append({"path": key, "label": label_en, "label_zh": label_zh,
                      "index_shift": float(shift.sum()) if key != "all" else float(np.nan),
