@@ -1,4 +1,8 @@
-"""Shared fixtures: the committed data package, a copy of it, and a small valid package to damage."""
+"""Shared fixtures: the committed data package, a copy of it, and a small valid package to damage.
+
+Also the plugin that checks every published result of each notebook nbval runs (published_results),
+and a private results folder for the session: nothing a test runs writes into the source tree.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ from pathlib import Path
 import pytest
 
 from ztown.paths import default_datapackage
+
+# hooks of the plugin (pytest registers the pytest_* names of a conftest module)
+from published_results import pytest_collection_modifyitems, pytest_configure  # noqa: F401
 
 # Rows kept by the small package: enough for every check, few enough to validate in a blink.
 SMALL_ROWS = {"respondents": 40, "village_years": 30}

@@ -8,6 +8,7 @@ re-executes anything. The failure-path tests build small scratch books in tmp_pa
 
 from __future__ import annotations
 
+import csv
 import html
 import json
 import os
@@ -60,7 +61,8 @@ def test_index_and_one_page_per_chapter(book_build):
     missing = [c for c in CHAPTERS if not (HTML_DIR / "notebooks" / f"{c}.html").is_file()]
     assert not missing, f"no HTML page for chapter notebook(s) {missing}"
     for page in ["book/intro", "book/data_methods", "book/appendix", "book/status",
-                 "book/generated/codebook", "book/generated/glossary", "book/generated/cite"]:
+                 "book/generated/codebook", "book/generated/glossary", "book/generated/cite",
+                 "book/generated/replication"]:
         assert (HTML_DIR / f"{page}.html").is_file(), page
 
 
@@ -204,8 +206,9 @@ def test_math_uses_the_vendored_mathjax(book_build):
 
 # --- scratch books: failure and data-keyed execution ------------------------------------------
 
-def scratch_book(root: Path, notebooks: dict[str, list[str]]) -> Path:
-    """A minimal book in `root` with the repository's configuration and the given notebooks."""
+def scratch_book(root: Path, notebooks: dict[str, list[str]], markdown: dict[str, str] | None = None) -> Path:
+    """A minimal book in `root` with the repository's configuration and the given notebooks (each
+    with an optional closing Markdown cell)."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO_ROOT / "_config.yml", root / "_config.yml")
     (root / "book").mkdir()
@@ -219,6 +222,8 @@ def scratch_book(root: Path, notebooks: dict[str, list[str]]) -> Path:
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nb.cells = [nbformat.v4.new_markdown_cell(f"# {name}")]
         nb.cells += [nbformat.v4.new_code_cell(src) for src in sources]
+        if markdown and name in markdown:
+            nb.cells.append(nbformat.v4.new_markdown_cell(markdown[name]))
         nbformat.write(nb, root / f"{name}.ipynb")
     return root
 
@@ -237,28 +242,41 @@ def test_failing_cell_fails_the_build_and_leaves_no_html(tmp_path):
     assert "removed" in result.stderr and "_build/html" in result.stderr
 
 
-def test_execution_cache_is_keyed_by_the_data_package(tmp_path):
-    """Building with other data re-executes: the kernel sees the other package, not a cached output."""
+def test_execution_cache_and_figure_data_are_keyed_by_the_data_package(tmp_path):
+    """Building with other data re-executes: the kernel sees the other package, not a cached output,
+    and the page's figure-data download is that build's data, also when served from the cache.
+    Nothing is written beside the notebook (the source tree stays as it was)."""
     other = tmp_path / "other-data"
     shutil.copytree(REPO_ROOT / "datapackage", other)
     descriptor = json.loads((other / "datapackage.json").read_text(encoding="utf-8"))
     descriptor["description"] = "SCRATCH COPY for a cache test. " + descriptor["description"]
     (other / "datapackage.json").write_text(json.dumps(descriptor, indent=2), encoding="utf-8")
     probe = ("import json, os\n"
-             "print('DATA:', json.load(open(os.environ['ZTOWN_DATAPACKAGE']))['description'][:40])")
-    book = scratch_book(tmp_path / "book", {"probe": [probe]})
+             "import pandas as pd\n"
+             "from ztown import figures\n"
+             "description = json.load(open(os.environ['ZTOWN_DATAPACKAGE']))['description'][:40]\n"
+             "figures.save_figure_data(pd.DataFrame({'description': [description]}), 'probe')\n"
+             "print('DATA:', description)")
+    book = scratch_book(tmp_path / "book", {"probe": [probe]},
+                        {"probe": "{download}`Figure data (CSV) </_build/figure_data/probe.csv>`"})
+    source_files = sorted(p.relative_to(book) for p in book.rglob("*") if "_build" not in p.parts)
 
     caches = []
-    for data in (REPO_ROOT / "datapackage", other):
+    for data, executes in ((REPO_ROOT / "datapackage", True), (other, True), (REPO_ROOT / "datapackage", False)):
         result = run_ztown_book("--source", str(book), "--data", str(data), cwd=tmp_path)
         assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-        assert "Executed notebook" in result.stdout, "the notebook must run, not come from the cache"
+        assert ("Executed notebook" in result.stdout) == executes, result.stdout[-3000:]
         page = html.unescape((book / "_build" / "html" / "probe.html").read_text(encoding="utf-8"))
         expected = json.loads((data / "datapackage.json").read_text(encoding="utf-8"))["description"][:40]
         assert f"DATA: {expected}" in page
+        href = re.search(r'href="(_downloads/[^"]+/probe\.csv)"', page).group(1)
+        downloaded = (book / "_build" / "html" / href).read_text(encoding="utf-8")
+        assert list(csv.reader(downloaded.splitlines()))[1] == [expected], "the download must be this build's data"
         caches.append(re.search(r"execution cache (\S+)", result.stdout).group(1))
-    assert caches[0] != caches[1]
+    assert caches[0] != caches[1] and caches[0] == caches[2]
     assert Path(caches[1]).name.startswith(_hash16(other / "datapackage.json"))
+    assert sorted(p.relative_to(book) for p in book.rglob("*") if "_build" not in p.parts
+                  and "generated" not in p.parts) == [p for p in source_files if "generated" not in p.parts]
 
 
 def _hash16(descriptor: Path) -> str:
@@ -307,3 +325,32 @@ def test_generated_pages_are_rewritten_only_when_changed(tmp_path):
     assert sorted(p.name for p in target.iterdir()) == ["changed.md", "same.md"]
     assert (target / "same.md").stat().st_mtime == old_time
     assert (target / "changed.md").read_text(encoding="utf-8") == "# New\n"
+
+
+def test_replication_report_page_builds_without_warning_with_or_without_a_report(tmp_path):
+    """The "Replication report" page: a plain note when no replication has run, else the report,
+    differences with Markdown-hostile characters included, and the book still builds under -W -n."""
+    from ztown import replicate
+
+    book = scratch_book(tmp_path / "book", {"probe": ["print('probe')"]})
+    toc = (book / "_toc.yml").read_text(encoding="utf-8") + "  - file: book/generated/replication\n"
+    (book / "_toc.yml").write_text(toc, encoding="utf-8")
+    result = run_ztown_book("--source", str(book), cwd=tmp_path)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    page = html.unescape((book / "_build" / "html" / "book" / "generated" / "replication.html").read_text(encoding="utf-8"))
+    assert "No replication has been run" in page
+
+    odd = "a|b $x$ {glue}`y` *z* _w_"
+    checks = [replicate.Check("01_x", "glue", "x-est", "0.5", "0.6", 0.1, "rel 1e-09", False),
+              replicate.Check("01_x", "table", odd, odd, odd + "!", None, "equal words", False),
+              replicate.Check("01_x", "claim", "P1", "supported", "not supported by these data", None, "same verdict", False)]
+    run = replicate.NotebookRun("01_x", 1.0, "", checks)
+    replicate.write_report(replicate.Replication(
+        [run], replicate.environment(REPO_ROOT / "datapackage" / "datapackage.json"), "2026-01-01T00:00:00+00:00",
+        2.0, book / "_build" / "replication"))
+    result = run_ztown_book("--source", str(book), cwd=tmp_path)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    page = html.unescape((book / "_build" / "html" / "book" / "generated" / "replication.html").read_text(encoding="utf-8"))
+    assert "3 of 3 published results were not reproduced" in page and "not supported by these data" in page
+    assert "x-est" in page and "a|b $x$ {glue}" in page
+    assert re.search(r'href="[./]*_downloads/[0-9a-f]+/report\.csv"', page)

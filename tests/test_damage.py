@@ -1,20 +1,29 @@
 """Every kind of damage to a data package is refused by `ztown.load` and by `ztown validate`,
-with a problem that names the file, resource, field and row where the damage is."""
+with a problem that names the file, resource, field and row where the damage is; and validate, load
+and every export agree on every input (one truth for all three)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
+import shutil
+import signal
+import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import pandas.testing as pd_testing
 import pytest
 
 import ztown
 from ztown import DataPackageError
 from ztown.cli import main as ztown_main
+from ztown.export import FORMATS, export
+from ztown.validate import restamp
 
 
 # ----------------------------------------------------------------------------- ways to damage
@@ -263,3 +272,218 @@ def test_a_remote_resource_path_is_refused_without_fetching(small_copy, monkeypa
     _edit_descriptor(small_copy, lambda d: d["resources"][0].update(path="https://example.org/regions.csv"))
     report = validate.validate_package(small_copy, use_cache=False)
     assert [(p.resource, p.kind) for p in report.problems] == [("regions", "resource-path")]
+
+
+# ----------------------------------------------------------------------------- one truth for all three
+#
+# `ztown validate` exits 0 exactly when `ztown.load` succeeds and every export can be written; otherwise
+# all of them refuse with a DataPackageError naming the place. Each case below is one the issue saw
+# disagree (validate said valid, load or an export crashed, hung, or changed a value).
+
+
+
+
+@contextmanager
+def deadline(seconds: int):
+    """Fail, instead of hanging the suite, if the block takes longer than `seconds`."""
+    def expired(signum, frame):
+        raise TimeoutError(f"no answer within {seconds} s: a hang")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def set_text(resource: str, old: bytes, new: bytes) -> Callable[[Path], None]:
+    """Damage: replace the first occurrence of some bytes in a resource's file."""
+    def apply(pkg: Path) -> None:
+        path = pkg / "data" / f"{resource}.csv"
+        data = path.read_bytes()
+        assert old in data
+        path.write_bytes(data.replace(old, new, 1))
+    return apply
+
+
+def header_only(resource: str) -> Callable[[Path], None]:
+    def apply(pkg: Path) -> None:
+        path = pkg / "data" / f"{resource}.csv"
+        path.write_bytes(path.read_bytes().split(b"\n", 1)[0] + b"\n")
+    return apply
+
+
+def semicolons(resource: str) -> Callable[[Path], None]:
+    def apply(pkg: Path) -> None:
+        buf = io.StringIO()
+        csv.writer(buf, delimiter=";", lineterminator="\n").writerows(_rows(pkg, resource))
+        (pkg / "data" / f"{resource}.csv").write_text(buf.getvalue(), encoding="utf-8")
+    return apply
+
+
+def replace_with(resource: str, make: Callable[[Path, Path], None]) -> Callable[[Path], None]:
+    """Damage: the resource's file becomes whatever `make(path, package)` puts there."""
+    def apply(pkg: Path) -> None:
+        path = pkg / "data" / f"{resource}.csv"
+        path.unlink()
+        make(path, pkg)
+    return apply
+
+
+def link_outside(path: Path, pkg: Path) -> None:
+    """A symlink to a valid copy of the same file outside the package."""
+    outside = pkg.parent / "elsewhere" / path.name
+    outside.parent.mkdir()
+    shutil.copy(pkg.parent / "original" / "data" / path.name, outside)
+    path.symlink_to(outside)
+
+
+def data_folder_outside(pkg: Path) -> None:
+    outside = pkg.parent / "elsewhere-data"
+    shutil.move(pkg / "data", outside)
+    (pkg / "data").symlink_to(outside)
+
+
+def deep_descriptor(levels: int) -> Callable[[Path], None]:
+    def apply(pkg: Path) -> None:
+        path = pkg / "datapackage.json"
+        text = path.read_text(encoding="utf-8").rstrip()
+        assert text.endswith("}")
+        path.write_text(text[:-1] + ', "x": ' + "[" * levels + "]" * levels + "}\n", encoding="utf-8")
+    return apply
+
+
+def zipped(pkg: Path) -> Path:
+    archive = pkg.parent / "datapackage.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for file in sorted(pkg.rglob("*")):
+            zf.write(file, file.relative_to(pkg))
+    return archive
+
+
+@dataclass(frozen=True)
+class Case:
+    """A change to the small package; `target` turns the package folder into what is given to ztown."""
+    apply: Callable[[Path], None] | None
+    kind: str | None  # the problem every refusal must list (None: accepted by all three)
+    resource: str | None = None
+    row: int | None = None
+    field: str | None = None
+    target: Callable[[Path], object] = lambda pkg: pkg
+    secret: str | None = None  # text of a refused file that must never be echoed
+    env: tuple = ()
+
+
+RESPONDENTS, VILLAGES, NATIONAL = "data/respondents.csv", "data/villages.csv", "data/national_context.csv"
+CASES = {
+    # lenient spellings: frictionless reads them as numbers; one rule refuses them everywhere
+    "padded_likert": Case(set_cell("respondents", 4, "sup2", " 3"), "integer-format", "respondents", 4, "sup2"),
+    "fullwidth_likert": Case(set_cell("respondents", 4, "sup2", "５"), "integer-format", "respondents", 4, "sup2"),
+    "plus_sign": Case(set_cell("villages", 3, "population", "+1734"), "integer-format", "villages", 3, "population"),
+    "leading_zero": Case(set_cell("villages", 3, "population", "01734"), "integer-format", "villages", 3,
+                         "population"),
+    "underscore_separator": Case(set_cell("villages", 3, "collective_income", "1_000"), "integer-format",
+                                 "villages", 3, "collective_income"),
+    "integer_2_to_the_70": Case(set_cell("villages", 3, "collective_income", str(2 ** 70)), "integer-range",
+                                "villages", 3, "collective_income"),
+    "nan_in_a_required_number": Case(set_cell("national_context", 2, "value", "NaN"), "number-format",
+                                     "national_context", 2, "value"),
+    "inf_in_a_number": Case(set_cell("national_context", 3, "value", "INF"), "number-format", "national_context",
+                            3, "value"),
+    "1e400_in_a_number": Case(set_cell("national_context", 3, "value", "1e400"), "number-range",
+                              "national_context", 3, "value"),
+    "padded_number": Case(set_cell("villages", 4, "distance_km", " 7.6"), "number-format", "villages", 4,
+                          "distance_km"),
+    # the file's shape
+    "header_only": Case(header_only("respondents"), "empty-resource", "respondents"),
+    "header_with_trailing_space": Case(rename_header("villages", "population", "population "), "header-mismatch",
+                                       "villages", 1, "population"),
+    "semicolon_delimited": Case(semicolons("villages"), "header-mismatch", "villages", 1),
+    "nul_byte_in_a_string": Case(set_text("regions", b"Z town", b"Z\x00town"), "nul-byte", "regions", 2,
+                                 "name_en"),
+    "pattern_with_trailing_newline": Case(both(set_cell("villages", 2, "village_id", "Z01\n"),
+                                               set_cell("respondents", 2, "village_id", "Z01\n")),
+                                          "pattern", "villages", 2, "village_id"),
+    # files that are not what they say
+    "fifo": Case(replace_with("regions", lambda p, _: os.mkfifo(p)), "not-a-regular-file", "regions"),
+    "symlink_to_dev_zero": Case(replace_with("items", lambda p, _: p.symlink_to("/dev/zero")), "outside-package",
+                                "items"),
+    "symlink_to_etc_passwd": Case(replace_with("constructs", lambda p, _: p.symlink_to("/etc/passwd")),
+                                  "outside-package", "constructs", secret="root:"),
+    "symlinked_file_outside": Case(replace_with("villages", link_outside), "outside-package", "villages"),
+    "symlinked_data_folder_outside": Case(data_folder_outside, "outside-package", "regions"),
+    "deeply_nested_descriptor": Case(deep_descriptor(100_000), "descriptor-too-deep"),
+    "nested_descriptor_python_can_parse": Case(deep_descriptor(200), "descriptor-too-deep"),
+    "zipped_package": Case(None, "compressed-file", target=zipped),
+    "url": Case(None, "remote-package", target=lambda pkg: "http://example.org/datapackage.json"),
+    "file_over_the_size_cap": Case(None, "file-too-large", "respondents", env=(("ZTOWN_MAX_RESOURCE_BYTES", "3000"),)),
+    # accepted by all three, with the right values
+    "byte_order_mark": Case(set_text("regions", b"town_id", b"\xef\xbb\xbftown_id"), None),
+    "symlinked_file_inside": Case(replace_with("constructs", lambda p, pkg: (
+        shutil.copy(pkg.parent / "original" / "data" / p.name, pkg / "constructs-copy.csv"),
+        p.symlink_to(pkg / "constructs-copy.csv"))), None),
+}
+
+
+def _prepare(case: Case, pkg: Path, monkeypatch) -> object:
+    shutil.copytree(pkg, pkg.parent / "original")  # the undamaged files, for cases that need them
+    for name, value in case.env:
+        monkeypatch.setenv(name, value)
+    if case.apply:
+        case.apply(pkg)
+    if case.kind is None:
+        restamp(pkg)  # an accepted change: the descriptor's bytes and hash follow it
+    return case.target(pkg)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_validate_load_and_every_export_agree(name, small_copy, tmp_path, capsys, monkeypatch):
+    case = CASES[name]
+    target = _prepare(case, small_copy, monkeypatch)
+    with deadline(60):
+        exit_code = ztown_main(["validate", str(target)])
+        said = capsys.readouterr()
+        if case.kind is None:
+            assert exit_code == 0, said.out
+            data = ztown.load(target)
+            for fmt in FORMATS:
+                written = export(target, fmt, tmp_path / fmt)
+                assert written and all(p.is_file() for p in written)
+                assert not [p for p in (tmp_path / fmt).iterdir() if p.name.endswith(".partial")]
+            clean = ztown.load(small_copy.parent / "original")
+            for res, frame in clean.frames.items():
+                pd_testing.assert_frame_equal(data[res], frame)
+            return
+        assert exit_code == 1, f"{name}: validate said valid:\n{said.out}"
+        assert "Traceback" not in said.out + said.err
+        with pytest.raises(DataPackageError) as caught:
+            ztown.load(target)
+        problems = caught.value.problems
+        matching = [p for p in problems if p.kind == case.kind]
+        assert matching, f"{name}: no [{case.kind}] problem in:\n{caught.value}"
+        wanted = (case.resource, case.row, case.field)
+        assert any((p.resource, p.row, p.field) == wanted or (case.row is None and p.resource == case.resource
+                                                               and case.field is None) for p in matching), \
+            f"{name}: no [{case.kind}] problem at {wanted}:\n{caught.value}"
+        assert f"[{case.kind}]" in said.out
+        for fmt in FORMATS:
+            out = tmp_path / f"out-{fmt}"
+            with pytest.raises(DataPackageError) as refused:
+                export(target, fmt, out)
+            assert [p.kind for p in refused.value.problems] == [p.kind for p in problems]
+            assert not out.exists(), f"{name}: the refused {fmt} export left {sorted(out.rglob('*'))}"
+        assert ztown_main(["export", str(target), str(tmp_path / "cli"), "--format", "stata"]) == 1
+        err = capsys.readouterr().err
+        assert f"[{case.kind}]" in err and "Traceback" not in err and not (tmp_path / "cli").exists()
+        if case.secret:
+            for text in (str(caught.value), said.out, err):
+                assert case.secret not in text, f"{name}: content of the refused file echoed"
+
+
+def test_every_case_of_the_issue_is_covered():
+    kinds = {c.kind for c in CASES.values()}
+    assert {"integer-format", "integer-range", "number-format", "number-range", "empty-resource", "header-mismatch",
+            "nul-byte", "not-a-regular-file", "outside-package", "descriptor-too-deep", "compressed-file",
+            "remote-package", "file-too-large", None} <= kinds

@@ -3,6 +3,7 @@ the study's schema; `ztown validate` reports in text and JSON."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ import pytest
 
 from ztown import schema
 from ztown.cli import main as ztown_main
-from ztown.validate import study_schema_problems, validate_package
+from ztown.validate import restamp, study_schema_problems, validate_package
 
 BIN = Path(sys.executable).parent
 
@@ -75,3 +76,55 @@ def test_validate_a_path_that_does_not_exist(tmp_path, capsys):
     assert ztown_main(["validate", str(tmp_path / "absent")]) == 1
     out = capsys.readouterr().out
     assert "[missing-file]" in out and str(tmp_path / "absent") in out
+
+
+# ----------------------------------------------------------------------------- provenance in the descriptor
+
+
+def test_the_descriptor_says_when_where_and_which_bytes(committed_package):
+    """created, homepage, and each resource's bytes and hash (so a reuser can check the files they got).
+    Needs the package written by a generator that stamps the files (`schema.stamp_resources`)."""
+    descriptor = json.loads((committed_package / "datapackage.json").read_text(encoding="utf-8"))
+    assert descriptor["created"] == schema.PACKAGE_CREATED and descriptor["homepage"] == schema.HOMEPAGE
+    for res in descriptor["resources"]:
+        data = (committed_package / res["path"]).read_bytes()
+        assert (res.get("bytes"), res.get("hash")) == (len(data), "sha256:" + hashlib.sha256(data).hexdigest()), \
+            res["name"]
+
+
+def test_built_descriptors_carry_a_fixed_creation_date_and_the_file_stats():
+    first = schema.build_descriptor(seed=1, generator_version="x")
+    assert first == schema.build_descriptor(seed=1, generator_version="x")  # no clock: same bytes every time
+    assert first["created"].endswith("Z") and first["homepage"].startswith("https://")
+    stamped = schema.stamp_resources(first, {"regions": b"town_id\nZ\n"})
+    regions = stamped["resources"][0]
+    assert (regions["bytes"], regions["hash"]) == (10, "sha256:" + hashlib.sha256(b"town_id\nZ\n").hexdigest())
+    keys = list(regions)
+    assert keys.index("bytes") == keys.index("encoding") + 1 and keys.index("hash") == keys.index("bytes") + 1
+    assert all("hash" not in r for r in stamped["resources"][1:])
+
+
+def test_a_changed_file_is_refused_by_its_hash_until_restamped(small_copy):
+    restamp(small_copy)
+    assert validate_package(small_copy, use_cache=False).valid
+    path = small_copy / "data" / "regions.csv"
+    path.write_bytes(path.read_bytes().replace(b"Z town", b"Z-town", 1))  # a change no other check sees
+    report = validate_package(small_copy)
+    assert {(p.resource, p.kind) for p in report.problems} == {("regions", "hash-count")}
+    assert "restamp" in report.problems[0].found
+    restamp(small_copy)
+    assert validate_package(small_copy).valid
+
+
+def test_validate_no_cache_stores_its_fresh_result(small_copy, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ZTOWN_CACHE_DIR", str(tmp_path / "cache"))
+    from ztown import validate
+    validate.clear_memory_cache()
+    assert ztown_main(["validate", str(small_copy), "--no-cache"]) == 0
+    assert len(list((tmp_path / "cache" / "validation").glob("*.json"))) == 1
+    validate.clear_memory_cache()
+    assert validate_package(small_copy).cached == "disk"
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        ztown_main(["validate", "--help"])
+    assert "stored" in capsys.readouterr().out

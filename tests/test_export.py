@@ -19,8 +19,9 @@ import pytest
 from ztown import export_cli
 from ztown.cli import SUBCOMMAND_MODULES
 from ztown.codebook import resource_kind
+from ztown import DataPackageError
 from ztown.export import (
-    DUCKDB_FILENAME, MISSING_TABLE, VALUE_LABEL_TABLE, arrow_table, dependency_order, export, stata_label,
+    DUCKDB_FILENAME, FORMATS, MISSING_TABLE, VALUE_LABEL_TABLE, arrow_table, dependency_order, export, stata_label,
     stata_name,
 )
 from ztown.loader import StudyData, read_frames
@@ -123,8 +124,14 @@ def test_parquet_types_follow_the_schema(parquet_dir, descriptor):
             if "missingValues" in f:
                 assert json.loads(meta["missingValues"]) == f["missingValues"]
         file_meta = schema.metadata
-        assert json.loads(file_meta[b"datapackage"]) == descriptor
+        assert json.loads(file_meta[b"dataresource"]) == res
+        assert json.loads(file_meta[b"datapackage"]) == {k: v for k, v in descriptor.items() if k != "resources"}
         assert file_meta[b"resource"].decode() == res["name"]
+        # only the resource's own descriptor, not every other resource's schema
+        embedded = b"".join(file_meta.values())
+        others = [r for r in descriptor["resources"] if r["name"] != res["name"]]
+        assert not [r["path"] for r in others if r["path"].encode() in embedded]
+        assert len(embedded) < len(json.dumps(res, ensure_ascii=False).encode()) + 20_000
 
 
 def test_parquet_values_equal_the_csv(parquet_dir, descriptor, raw):
@@ -399,15 +406,75 @@ def test_tables_are_created_after_the_tables_they_refer_to(descriptor):
         dependency_order([a, b])
 
 
-def test_a_missing_required_value_is_named_by_file_row_and_field(data):
+def broken_copy(data, resource: str, row: int, field: str, value) -> StudyData:
+    """The loaded package with one value changed behind the loader's back (as a caller's code might)."""
     frames = dict(data.frames)
-    villages = frames["villages"].copy()
-    villages.loc[3, "population"] = pd.NA
-    frames["villages"] = villages
-    broken = dataclasses.replace(data, frames=frames)
+    frame = frames[resource].copy()
+    frame.loc[row, field] = value
+    frames[resource] = frame
+    return dataclasses.replace(data, frames=frames)
+
+
+def test_a_missing_required_value_is_named_by_file_row_and_field(data):
+    broken = broken_copy(data, "villages", 3, "population", pd.NA)
     res = next(r for r in data.descriptor["resources"] if r["name"] == "villages")
-    with pytest.raises(ValueError, match=r"file data/villages\.csv, row 5, field population: required"):
+    with pytest.raises(DataPackageError) as caught:
         arrow_table(broken, res)
+    (problem,) = caught.value.problems
+    assert (problem.path, problem.resource, problem.row, problem.field, problem.kind) == (
+        "data/villages.csv", "villages", 5, "population", "required")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_refused_export_leaves_nothing_behind(data, tmp_path, fmt):
+    broken = broken_copy(data, "national_context", 0, "value", float("nan"))  # required
+    fresh = tmp_path / "new" / "folder"
+    with pytest.raises(DataPackageError, match=r"national_context.csv.*row 2, field value.*\[required\]"):
+        export(broken, fmt, fresh)
+    assert not (tmp_path / "new").exists()
+    earlier = tmp_path / "earlier"
+    first = export(data, fmt, earlier)
+    before = {p.name: p.read_bytes() for p in earlier.iterdir()}
+    with pytest.raises(DataPackageError):
+        export(broken, fmt, earlier)
+    assert {p.name: p.read_bytes() for p in earlier.iterdir()} == before
+    assert sorted(p.name for p in first) == sorted(before)
+
+
+def test_a_stata_export_that_fails_halfway_leaves_nothing_behind(data, tmp_path, monkeypatch):
+    """A failure after some files were written (disk full, a value the writer refuses) removes them all."""
+    import pyreadstat
+
+    real, calls = pyreadstat.write_dta, []
+
+    def failing_third(df, path, **kwargs):
+        calls.append(path)
+        if len(calls) == 3:
+            Path(path).write_bytes(b"half a file")
+            raise pyreadstat.ReadstatError("A provided numeric value was outside the range")
+        return real(df, path, **kwargs)
+
+    monkeypatch.setattr(pyreadstat, "write_dta", failing_third)
+    with pytest.raises(DataPackageError, match="export-stata"):
+        export(data, "stata", tmp_path / "out")
+    assert len(calls) == 3 and not (tmp_path / "out").exists()
+
+
+def test_a_number_beyond_statas_range_is_refused_by_the_stata_export(data, tmp_path):
+    broken = broken_copy(data, "villages", 0, "distance_km", 1e308)
+    with pytest.raises(DataPackageError) as caught:
+        export(broken, "stata", tmp_path / "out")
+    assert [(p.resource, p.row, p.field, p.kind) for p in caught.value.problems] == [
+        ("villages", 2, "distance_km", "number-range")]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_format_library_is_named_with_its_extra(data, tmp_path, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "duckdb", None)
+    with pytest.raises(ImportError, match=r"ztown\[export\]"):
+        export(data, "duckdb", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def run_export_cli(argv: list[str]) -> int:
@@ -418,14 +485,35 @@ def run_export_cli(argv: list[str]) -> int:
     return args.func(args)
 
 
-def test_cli_writes_the_export(small_package, tmp_path, capsys):
+def test_cli_takes_the_package_first_as_validate_does(small_package, tmp_path, capsys):
     assert "ztown.export_cli" in SUBCOMMAND_MODULES
-    assert run_export_cli(["export", "--format", "parquet", "--datapackage", str(small_package),
-                           str(tmp_path)]) == 0
+    assert run_export_cli(["export", str(small_package), str(tmp_path / "a"), "--format", "parquet"]) == 0
     assert "regions.parquet" in capsys.readouterr().out
-    assert (tmp_path / "respondents.parquet").is_file()
-    assert run_export_cli(["export", "--format", "stata", "--datapackage", str(tmp_path / "nowhere"),
-                           str(tmp_path / "x")]) == 2
-    assert "ztown export:" in capsys.readouterr().err
+    assert (tmp_path / "a" / "respondents.parquet").is_file()
+    # an invalid package: exit 1, as `ztown validate` exits, with the problem and nothing written
+    assert run_export_cli(["export", str(tmp_path / "nowhere"), str(tmp_path / "x"), "--format", "stata"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ztown export: invalid data package") and "[missing-file]" in err
+    assert not (tmp_path / "x").exists()
+    # an output that cannot be written: exit 2
+    (tmp_path / "file").write_text("not a folder")
+    assert run_export_cli(["export", str(small_package), str(tmp_path / "file"), "--format", "parquet"]) == 2
+    assert "is not a folder" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         run_export_cli(["export", "--format", "xlsx", str(tmp_path)])
+
+
+def test_cli_without_a_package_exports_the_default_one(small_package, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ZTOWN_DATAPACKAGE", str(small_package))
+    assert run_export_cli(["export", str(tmp_path / "out"), "--format", "parquet"]) == 0
+    assert (tmp_path / "out" / "regions.parquet").is_file()
+
+
+def test_cli_keeps_the_old_datapackage_option_with_a_note(small_package, tmp_path, capsys):
+    assert run_export_cli(["export", "--format", "parquet", "--datapackage", str(small_package),
+                           str(tmp_path / "old")]) == 0
+    assert "--datapackage is deprecated" in capsys.readouterr().err
+    assert (tmp_path / "old" / "regions.parquet").is_file()
+    assert run_export_cli(["export", str(small_package), str(tmp_path / "both"), "--format", "parquet",
+                           "--datapackage", str(small_package)]) == 2
+    assert "give the package once" in capsys.readouterr().err and not (tmp_path / "both").exists()

@@ -257,6 +257,79 @@ def test_loader_refuses_a_value_frictionless_let_through(tmp_path):
     with pytest.raises(DataPackageError) as caught:
         read_frames(tmp_path / "datapackage.json", descriptor)
     problem = caught.value.problems[0]
-    assert (problem.resource, problem.row, problem.field, problem.kind) == ("t", 4, "code", "loader-type")
+    assert (problem.resource, problem.row, problem.field, problem.kind) == ("t", 4, "code", "not-a-category")
     assert np.all(read_frames(tmp_path / "datapackage.json", {"resources": [{**descriptor["resources"][0], "schema": {
         "fields": [{"name": "code", "type": "string"}]}}]})[0]["t"]["code"] == ["A", "B", "X"])
+
+
+# ----------------------------------------------------------------------------- the documented API
+
+
+def test_repr_is_a_short_summary(study):
+    text = repr(study)
+    assert len(text) < 600 and "\n" not in text
+    assert text.startswith("<StudyData ") and study.content_hash[:12] in text
+    for name, frame in study.frames.items():
+        assert f"{name} {len(frame)}x{frame.shape[1]}" in text
+    assert f"{len(study.missing)} labelled missing values" in text
+
+
+def test_load_and_studydata_document_what_they_hold():
+    doc = StudyData.__doc__
+    for attribute in ("path", "descriptor", "frames", "missing", "content_hash", "truth"):
+        assert f"{attribute}:" in doc, attribute
+    for column in ("resource", "row", "field", "code", "label"):
+        assert f"``{column}``" in doc
+    assert "astype(\"Float64\")" in doc
+    for word in ("path", "use_cache", "max_bytes", "DataPackageError"):
+        assert word in ztown.load.__doc__
+
+
+def test_the_documented_likert_conversion_gives_numbers_without_the_codes(study):
+    sat = study.respondents["satisfaction"].astype("Float64")
+    coded = study.missing[(study.missing["resource"] == "respondents") & (study.missing["field"] == "satisfaction")]
+    assert sat.isna().sum() == len(coded) > 0
+    assert set(sat.dropna().unique()) <= {1, 2, 3, 4, 5}
+    assert sat.mean() == pytest.approx(sat.dropna().astype(float).mean())
+
+
+def test_a_fresh_validation_is_stored_for_the_next_load(small_copy, count_validations):
+    assert validate.validate_package(small_copy, use_cache=False).cached == ""
+    assert validate.validate_package(small_copy).cached == "memory"
+    validate.clear_memory_cache()
+    assert validate.validate_package(small_copy).cached == "disk"
+    assert len(count_validations) == 1
+
+
+def test_the_size_cap_is_a_parameter_and_an_environment_variable(small_copy, monkeypatch):
+    sizes = {p.stem: p.stat().st_size for p in (small_copy / "data").iterdir()}
+    largest = max(sizes, key=sizes.get)
+    with pytest.raises(DataPackageError) as caught:
+        ztown.load(small_copy, max_bytes=sizes[largest] - 1)
+    assert [(p.resource, p.path) for p in caught.value.problems if p.kind == "file-too-large"] == [
+        (largest, f"data/{largest}.csv")]
+    problem = caught.value.problems[0]
+    assert str(sizes[largest]) in problem.found and "ZTOWN_MAX_RESOURCE_BYTES" in problem.expected
+    assert len(ztown.load(small_copy, max_bytes=sizes[largest]).respondents) == 40
+    monkeypatch.setenv("ZTOWN_MAX_RESOURCE_BYTES", "many")
+    with pytest.raises(DataPackageError, match="size-cap"):
+        ztown.load(small_copy)
+
+
+def test_the_reading_rules_refuse_what_frictionless_lets_through_and_say_which_rule():
+    from ztown.loader import parse_resources
+
+    cells = {"3": None, "-12": None, "0": None, " 3": "integer-format", "+3": "integer-format",
+             "03": "integer-format", "1_000": "integer-format", "1,000": "integer-format", "３": "integer-format",
+             "3.0": "integer-format", str(2 ** 53): None, str(2 ** 53 + 1): "integer-range"}
+    numbers = {"9.6": None, "-0.5": None, "1e-05": None, "2E+3": None, "NaN": "number-format",
+               "INF": "number-format", "-inf": "number-format", " 1": "number-format", "1.": "number-format",
+               ".5": "number-format", "1e400": "number-range", "-1e308": "number-range", "8.9e307": None}
+    for field, kind, table in (("n", "integer", cells), ("x", "number", numbers)):
+        descriptor = {"resources": [{"name": "t", "path": "t.csv", "schema": {
+            "fields": [{"name": field, "type": kind}], "missingValues": [""]}}]}
+        body = "".join(f'"{text}"\n' for text in table)
+        frames, _, problems = parse_resources(descriptor, {"t": f"{field}\n{body}".encode()})
+        found = {p.row: p.kind for p in problems}
+        assert {text: found.get(i + 2) for i, text in enumerate(table)} == table, kind
+        assert all(p.field == field and p.path == "t.csv" for p in problems)

@@ -103,3 +103,27 @@ def test_vectorized_share_satisfied_matches_statsmodels_predict(study):
     shifted[:, 0] += 0.5
     by_shifted_exog = res.model.predict(params[0], exog=shifted)[:, 3:].sum(axis=1).mean()
     assert scenarios._share_satisfied(params, cut3, exog, params[:, 0] * 0.5)[0] == pytest.approx(by_shifted_exog)
+
+
+def test_oaxaca_is_one_level_with_a_group_indicator_and_every_part_has_an_se(study):
+    frame = scales.analysis_frame(study)
+    ols = models.cause_ols(frame)
+    assert models.GROUP_TERM in ols.params.index  # the pooled reference model (Jann 2008; Fortin et al. 2011)
+    oax = models.oaxaca(frame, ols)
+    assert oax.attrs["level"] == "village"
+    parts = oax.set_index("part")
+    assert parts[["se", "ci_low", "ci_high", "df"]].notna().all().all()
+    # the total is the village-level gap net of the controls' composition
+    assert parts.loc["total", "estimate"] == pytest.approx(oax.attrs["raw_total"] - oax.attrs["composition"])
+    villages = frame.dropna(subset=["effectiveness", "age"]).groupby("village_id").agg(
+        town=("town_id", "first"), y=("effectiveness", "mean"))
+    by_town = villages.groupby("town", observed=True)["y"].mean()
+    assert oax.attrs["raw_total"] == pytest.approx(by_town["Z"] - by_town[list("ABCD")].mean())
+
+
+def test_oaxaca_total_and_explained_recover_the_gap_at_large_size(large):
+    data, frame, ols = large
+    oax = models.oaxaca(frame, ols).set_index("part")
+    for part in ("explained", "total"):
+        assert _close(oax.loc[part, "estimate"], oax.loc[part, "se"], data.truth["effectiveness_gap"]), part
+    assert abs(oax.loc["unexplained", "estimate"]) < 4 * oax.loc["unexplained", "se"]

@@ -123,7 +123,7 @@ def test_twfe_matches_statsmodels_dummy_regression(small_panel):
     X = pd.concat([small_panel["treated_now"].astype(float), dummies], axis=1).assign(const=1.0)
     lsdv = OLS(y, X).fit()
     assert result["estimate"] == pytest.approx(lsdv.params["treated_now"], abs=1e-10)
-    # The CR1 factor counts the regressors that are not absorbed (as xtreg/reghdfe): refit on the
+    # The CR1 factor counts the regressors that are not absorbed (statsmodels' convention): refit on the
     # within-village data with statsmodels' own cluster covariance to compare the SE.
     within = X.drop(columns=[c for c in X if c.startswith("village_id_")] + ["const"])
     demean = lambda s: s - s.groupby(small_panel["village_id"]).transform("mean")  # noqa: E731
@@ -291,3 +291,40 @@ def test_bad_windows_are_clear_errors(small_panel):
         P.event_study_twfe(small_panel, window=(0, 5))
     with pytest.raises(ValueError, match="has no lead to test"):
         P.pretrend_test(P.sun_abraham(small_panel, window=(-1, 3)))
+
+
+# --------------------------------------------------------------------------- the stacked design's overall
+
+CONSTANT = {"reform_ramp_years": "1", **{f"reform_effect_{t}": "3" for t in "ABCD"}}
+
+
+def test_stacked_overall_is_the_stated_average_of_its_event_times(small_panel):
+    stacked = P.stacked_did(small_panel)
+    assert list(stacked.overall.index) == P.ESTIMATE_FIELDS and stacked.overall["estimator"] == "stacked"
+    w = stacked.overall_weights
+    assert list(w.index) == list(range(0, P.DEFAULT_STACK_WINDOW[1] + 1)) and w.sum() == pytest.approx(1.0)
+    assert np.allclose(w, 1 / len(w))  # every included cohort is seen at every event time of the window
+    table = stacked.event_study.set_index("event_time")
+    assert stacked.overall["estimate"] == pytest.approx((w * table.loc[w.index, "estimate"]).sum())
+    V = stacked.vcov.loc[w.index, w.index].to_numpy()
+    assert stacked.overall["se"] == pytest.approx(np.sqrt(w.to_numpy() @ V @ w.to_numpy()))
+    assert stacked.overall["n_treated_obs"] == table.loc[w.index, "n_treated_obs"].sum()
+
+
+def test_stacked_overall_covers_the_truth_on_the_committed_data():
+    data = ztown.load()
+    stacked = P.stacked_did(P.panel_frame(data))
+    o, w = stacked.overall, stacked.overall_weights
+    window_truth = sum(w[e] * data.truth[f"att_event_{e}"] for e in w.index)  # what it targets
+    for truth in (window_truth, data.truth["att_overall"]):
+        assert o["ci_low"] < truth < o["ci_high"], (o["estimate"], o["ci_low"], o["ci_high"], truth)
+
+
+def test_stacked_overall_recovers_a_known_constant_effect():
+    exact = P.stacked_did(P.panel_frame(_frames(**{**NO_NOISE, **CONSTANT})))
+    assert exact.overall["estimate"] == pytest.approx(3.0, abs=0.02)  # up to the 0.1-point rounding
+    frames = _frames(size=10, **CONSTANT)
+    truth = _truth(frames)
+    assert truth["att_overall"] == pytest.approx(3.0)
+    noisy = P.stacked_did(P.panel_frame(frames)).overall
+    _assert_recovers(noisy["estimate"], noisy["se"], 3.0, "stacked overall")

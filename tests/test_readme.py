@@ -18,8 +18,23 @@ def _figure_map():
 
 def test_readme_has_the_replication_sections():
     for heading in ("## Data availability and provenance", "## Computational requirements", "## Instructions",
-                    "## Figures and tables", "## Random seeds", "## Speed"):
+                    "## For reviewers: replicating the results", "## Figures and tables", "## Random seeds", "## Speed"):
         assert heading in README, heading
+
+
+def test_reviewers_section_states_the_tolerances_the_code_uses():
+    """The README's tolerance table and image threshold are those of ztown.replicate."""
+    import re
+
+    from ztown.replicate import IMAGE_RMS_TOLERANCE, TOLERANCES
+
+    section = README.split("## For reviewers", 1)[1].split("\n## ", 1)[0]
+    assert "make replicate" in section and "How long" in section
+    for tol in TOLERANCES.values():
+        row = re.search(rf"^\| {tol.kind.replace('-', ' ')} \| ([^|]+) \| ([^|]+) \|", section, re.M)
+        assert row, f"no README row for the {tol.kind} tolerance"
+        assert (float(row.group(1)), float(row.group(2))) == (tol.rtol, tol.atol), tol.kind
+    assert re.search(rf"must be at most\s+{IMAGE_RMS_TOLERANCE:g}\.", section)
 
 
 def test_readme_names_the_two_set_up_commands_and_ci_runs_the_test_one():

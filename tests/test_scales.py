@@ -60,3 +60,14 @@ def test_village_index_is_constant_within_village(study):
     frame = scales.analysis_frame(study)
     spread = frame.groupby("village_id")[["idx_sup", "idx_fun"]].nunique()
     assert (spread <= 1).all().all()
+
+
+def test_village_index_is_the_full_village_mean_not_leave_one_out(study):
+    """What the docstrings say: every respondent's own answer is in their village's index."""
+    frame = scales.analysis_frame(study)
+    for cid in ("sup", "fun"):
+        full = frame.groupby("village_id")[cid].transform("mean")
+        assert np.allclose(frame[f"idx_{cid}"], full)
+        answered = frame.groupby("village_id")[cid].transform("count")
+        loo = (frame.groupby("village_id")[cid].transform("sum") - frame[cid]) / (answered - 1)
+        assert not np.allclose(frame[f"idx_{cid}"], loo, equal_nan=True)

@@ -1,4 +1,4 @@
-"""The `ztown` command: generate, validate and export the data package, and build the book.
+"""The `ztown` command: generate, validate and export the data package, build the book, replicate it.
 
 Each subcommand lives in the module of its concern, which exposes `add_subcommand(subparsers)`;
 this file only lists them.
@@ -10,7 +10,8 @@ import argparse
 import importlib
 
 # module that registers each subcommand, in the order `ztown --help` lists them
-SUBCOMMAND_MODULES = ("ztown.synth_cli", "ztown.validate_cli", "ztown.export_cli", "ztown.book_cli")
+SUBCOMMAND_MODULES = ("ztown.synth_cli", "ztown.validate_cli", "ztown.export_cli", "ztown.book_cli",
+                      "ztown.replicate_cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,8 +6,9 @@
   (integer -> int64, number -> float64, boolean -> bool, string -> string; string-coded fields are
   dictionary<int8, string> whose dictionary is every category in schema order, ordered where the
   schema says so). Each field's description, unit, categories (with labels) and labelled missing
-  codes are in the Arrow field metadata; the package descriptor is in the file metadata under
-  ``datapackage``. Integer-coded fields (the Likert items) stay int64, because Parquet reads an
+  codes are in the Arrow field metadata; the file metadata holds the resource's own descriptor
+  (with its schema) under ``dataresource`` and the package's metadata without the other
+  resources under ``datapackage``. Integer-coded fields (the Likert items) stay int64, because Parquet reads an
   integer dictionary back as plain integers; their categories are in the field metadata.
 - ``stata``: one ``<resource>.dta`` per resource. Variable labels are the field descriptions
   (cut to Stata's 80 characters); string codes become integers 1..k in the schema's category
@@ -26,10 +27,18 @@
 
 Parquet and DuckDB have no labelled missing values, so a labelled missing code is NULL there and
 is listed in ``missing_values`` (resource, CSV row, primary key as JSON, field, code, label).
+
+Every export is atomic: everything is converted in memory first, the files are written under
+``<name>.partial`` in the target folder and renamed into place only when all of them are complete,
+so a refused or failed export leaves nothing behind (not even the folder, if it created it). Data
+the format cannot hold is refused with a `DataPackageError` naming file, row and field; a package
+that passes `ztown validate` can always be written in every format. Parquet needs only pyarrow;
+Stata needs pyreadstat and DuckDB duckdb (``pip install 'ztown[export]'``).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -38,6 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .codebook import resource_kind
+from .errors import DataPackageError, Problem
 from .schema import labelled_missing_values
 
 if TYPE_CHECKING:  # pandas and the format libraries load on use, so `ztown --help` stays quick
@@ -55,6 +65,7 @@ FLOAT_EXACT_MAX = 2 ** 53
 STATA_RESERVED = frozenset(
     "_all _b byte _coef _cons double float if in int long _n _N _pi _pred _rc _skip strL using with".split())
 BOOLEAN_LABELS = {0: "false", 1: "true"}
+PARTIAL_SUFFIX = ".partial"
 
 
 # ----------------------------------------------------------------------------- shared helpers
@@ -65,6 +76,70 @@ def _load(data) -> Any:
         return data
     from .loader import load
     return load(data)
+
+
+def _require(module: str, fmt: str):
+    """Import a format library, saying which extra brings it if it is not installed."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(f"the {fmt} export needs the Python package {module}: pip install 'ztown[export]'") from exc
+
+
+def _refuse(data, resource: dict | None, row: int | None, field: str | None, kind: str, expected: str,
+            found: str):
+    """Raise the DataPackageError of one value (or table) the format cannot hold."""
+    raise DataPackageError(str(getattr(data, "path", "") or "the data package"), [Problem(
+        resource["name"] if resource else None, row, field, kind, expected, found,
+        resource.get("path") if resource else None)])
+
+
+class _Outputs:
+    """Files written under NAME.partial in the target folder and renamed into place together at the end;
+    on any error the partial files (and the folders this export created) are removed."""
+
+    def __init__(self, out):
+        folder = Path(out)
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(f"export output {folder} exists and is not a folder")
+        self.folder = folder
+        self.created = []  # folders made here, deepest first
+        probe = folder
+        while not probe.exists():
+            self.created.append(probe)
+            probe = probe.parent
+        self.finals: list[Path] = []
+
+    def __enter__(self) -> "_Outputs":
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def partial(self, name: str) -> Path:
+        """The temporary path to write the file `name` to (debris of an interrupted export is removed)."""
+        final = self.folder / name
+        self.finals.append(final)
+        for leftover in self._debris(final):
+            leftover.unlink(missing_ok=True)
+        return self._debris(final)[0]
+
+    @staticmethod
+    def _debris(final: Path) -> tuple[Path, Path]:
+        partial = final.with_name(final.name + PARTIAL_SUFFIX)
+        return partial, partial.with_name(partial.name + ".wal")  # DuckDB's write-ahead log
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            for final in self.finals:
+                os.replace(self._debris(final)[0], final)
+            return
+        for final in self.finals:
+            for leftover in self._debris(final):
+                leftover.unlink(missing_ok=True)
+        for folder in self.created:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
 
 def _categories(field: dict) -> list:
@@ -84,25 +159,24 @@ def _csv_row(index) -> int:
 
 def _frame(data, resource: dict) -> pd.DataFrame:
     """The resource's frame, checked to have every field of the schema."""
-    name = resource["name"]
-    frame = data.frames.get(name)
-    path = resource.get("path")
+    frame = data.frames.get(resource["name"])
     if frame is None:
-        raise ValueError(f"resource {name} ({path}): not among the loaded frames")
+        _refuse(data, resource, None, None, "export-frame", "a loaded frame for the resource", "none")
     absent = [f["name"] for f in resource["schema"]["fields"] if f["name"] not in frame.columns]
     if absent:
-        raise ValueError(f"resource {name} ({path}): frame lacks field(s) {', '.join(absent)}")
+        _refuse(data, resource, None, absent[0], "export-frame", "a column for every field",
+                f"no column for field(s) {', '.join(absent)}")
     return frame
 
 
-def _check_required(resource: dict, field: dict, col: pd.Series, missing_rows: set[int]) -> None:
+def _check_required(data, resource: dict, field: dict, col: pd.Series, missing_rows: set[int]) -> None:
     """A required field may be empty only where a labelled missing code stands (never, in practice)."""
     if not _is_required(field):
         return
     empty = [i for i in col.index[col.isna()] if _csv_row(i) not in missing_rows]
     if empty:
-        raise ValueError(f"file {resource.get('path')}, row {_csv_row(empty[0])}, field {field['name']}: "
-                         f"required value is missing ({len(empty)} row(s) in all)")
+        _refuse(data, resource, _csv_row(empty[0]), field["name"], "required", "a value (the field is required)",
+                f"a missing value ({len(empty)} row(s) in all)")
 
 
 def _plain(value):
@@ -145,18 +219,11 @@ MISSING_TABLE_FIELDS = [
 ]
 
 
-def _check_no_clash(descriptor: dict, *names: str) -> None:
-    taken = {r["name"] for r in descriptor["resources"]} & set(names)
+def _check_no_clash(data, *names: str) -> None:
+    taken = {r["name"] for r in data.descriptor["resources"]} & set(names)
     if taken:
-        raise ValueError(f"resource name(s) {sorted(taken)} clash with the export's own tables")
-
-
-def _fresh_dir(out) -> Path:
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise NotADirectoryError(f"export output {folder} exists and is not a folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+        _refuse(data, None, None, None, "export-name", "resource names other than the export's own tables",
+                f"resource name(s) {sorted(taken)}")
 
 
 # ----------------------------------------------------------------------------- Arrow / Parquet
@@ -172,9 +239,9 @@ def _arrow_type(field: dict):
 
 
 def _arrow_field_metadata(field: dict) -> dict[str, str]:
-    meta = {"description": field.get("description", ""), "tableschema:type": field["type"]}
+    meta = {"description": str(field.get("description", "")), "tableschema:type": field["type"]}
     if field.get("unit"):
-        meta["unit"] = field["unit"]
+        meta["unit"] = str(field["unit"])
     if field.get("categories"):
         meta["categories"] = json.dumps(field["categories"], ensure_ascii=False)
         meta["categoriesOrdered"] = json.dumps(bool(field.get("categoriesOrdered")))
@@ -185,7 +252,7 @@ def _arrow_field_metadata(field: dict) -> dict[str, str]:
     return meta
 
 
-def _arrow_array(resource: dict, field: dict, col: pd.Series):
+def _arrow_array(data, resource: dict, field: dict, col: pd.Series):
     import pandas as pd
     import pyarrow as pa
     typ = _arrow_type(field)
@@ -196,8 +263,8 @@ def _arrow_array(resource: dict, field: dict, col: pd.Series):
         unknown = values.notna() & (coded.codes < 0)
         if unknown.any():
             i = values.index[unknown][0]
-            raise ValueError(f"file {resource.get('path')}, row {_csv_row(i)}, field {field['name']}: "
-                             f"{values[i]!r} is not one of the categories {cats}")
+            _refuse(data, resource, _csv_row(i), field["name"], "not-a-category", f"one of the categories {cats}",
+                    repr(values[i]))
         indices = pa.array(coded.codes, type=typ.index_type, mask=coded.codes < 0)
         return pa.DictionaryArray.from_arrays(indices, pa.array(cats, pa.string()), ordered=typ.ordered)
     if field["type"] == "integer":
@@ -209,6 +276,19 @@ def _arrow_array(resource: dict, field: dict, col: pd.Series):
     return pa.array(col.astype(object).where(col.notna(), None), type=typ)
 
 
+def package_metadata(descriptor: dict) -> dict:
+    """The package's own metadata (title, version, licence, sources, ...) without its resources."""
+    return {k: v for k, v in descriptor.items() if k != "resources"}
+
+
+def _file_metadata(data, resource: dict) -> dict[str, str]:
+    """A Parquet file's metadata: its resource's descriptor (with the schema) and the package's metadata,
+    not the whole descriptor of every resource."""
+    return {"datapackage": json.dumps(package_metadata(data.descriptor), ensure_ascii=False),
+            "dataresource": json.dumps(resource, ensure_ascii=False), "resource": resource["name"],
+            "description": str(resource.get("description", ""))}
+
+
 def arrow_table(data, resource: dict):
     """One resource as an Arrow table typed and annotated from its schema."""
     import pyarrow as pa
@@ -216,13 +296,15 @@ def arrow_table(data, resource: dict):
     arrays, fields = [], []
     for f in resource["schema"]["fields"]:
         col = frame[f["name"]]
-        _check_required(resource, f, col, set(_missing_rows(data, resource["name"], f["name"])))
-        arrays.append(_arrow_array(resource, f, col))
+        _check_required(data, resource, f, col, set(_missing_rows(data, resource["name"], f["name"])))
+        arrays.append(_arrow_array(data, resource, f, col))
         fields.append(pa.field(f["name"], _arrow_type(f), nullable=not _is_required(f),
                                metadata=_arrow_field_metadata(f)))
-    meta = {"datapackage": json.dumps(data.descriptor, ensure_ascii=False), "resource": resource["name"],
-            "description": resource.get("description", "")}
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=meta))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=_file_metadata(data, resource)))
+
+
+MISSING_RESOURCE = {"name": MISSING_TABLE, "description": "Labelled missing values, which are null in the resource "
+                    "tables.", "schema": {"fields": MISSING_TABLE_FIELDS, "primaryKey": ["resource", "row", "field"]}}
 
 
 def _missing_arrow(data):
@@ -231,25 +313,21 @@ def _missing_arrow(data):
     fields = [pa.field(f["name"], pa.int64() if f["type"] == "integer" else pa.string(), nullable=False,
                        metadata={"description": f["description"]}) for f in MISSING_TABLE_FIELDS]
     arrays = [pa.array(table[f.name].tolist(), type=f.type) for f in fields]
-    meta = {"datapackage": json.dumps(data.descriptor, ensure_ascii=False), "resource": MISSING_TABLE,
-            "description": "Labelled missing values, which are null in the resource tables."}
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=meta))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=_file_metadata(data, MISSING_RESOURCE)))
 
 
 def export_parquet(data, out) -> list[Path]:
     """One Parquet file per resource, plus missing_values.parquet."""
+    _require("pyarrow", "parquet")
     import pyarrow.parquet as pq
     data = _load(data)
-    _check_no_clash(data.descriptor, MISSING_TABLE)
-    folder = _fresh_dir(out)
-    written = []
-    for res in data.descriptor["resources"]:
-        path = folder / f"{res['name']}.parquet"
-        pq.write_table(arrow_table(data, res), path)
-        written.append(path)
-    path = folder / f"{MISSING_TABLE}.parquet"
-    pq.write_table(_missing_arrow(data), path)
-    return written + [path]
+    _check_no_clash(data, MISSING_TABLE)
+    tables = {f"{res['name']}.parquet": arrow_table(data, res) for res in data.descriptor["resources"]}
+    tables[f"{MISSING_TABLE}.parquet"] = _missing_arrow(data)
+    with _Outputs(out) as outputs:
+        for name, table in tables.items():
+            pq.write_table(table, outputs.partial(name))
+    return outputs.finals
 
 
 # ----------------------------------------------------------------------------- Stata
@@ -285,15 +363,15 @@ def stata_dataset_label(resource: dict) -> str:
     return stata_label(prefix + title)
 
 
-def _stata_missing_letters(resource: dict, field: dict) -> dict[str, str]:
+def _stata_missing_letters(data, resource: dict, field: dict) -> dict[str, str]:
     codes = labelled_missing_values(field)
     if len(codes) > 26:
-        raise ValueError(f"resource {resource['name']}, field {field['name']}: {len(codes)} labelled missing "
-                         "codes; Stata has 26 extended missing values (.a to .z)")
+        _refuse(data, resource, None, field["name"], "export-stata", "at most 26 labelled missing codes (Stata's "
+                ".a to .z)", f"{len(codes)} codes")
     return {code: string.ascii_lowercase[i] for i, (code, _label) in enumerate(codes)}
 
 
-def _stata_integer_storage(resource: dict, field: dict, values: list) -> str:
+def _stata_integer_storage(data, resource: dict, field: dict, values: list) -> str:
     """'long' if every value fits a Stata long, else 'double' (exact up to 2**53)."""
     present = [v for v in values if v is not None]
     lo, hi = STATA_LONG_RANGE
@@ -301,8 +379,8 @@ def _stata_integer_storage(resource: dict, field: dict, values: list) -> str:
         return "long"
     too_big = [v for v in present if abs(v) > FLOAT_EXACT_MAX]
     if too_big:
-        raise ValueError(f"resource {resource['name']}, field {field['name']}: {too_big[0]} cannot be stored "
-                         "exactly in Stata")
+        _refuse(data, resource, None, field["name"], "integer-range", "an integer within -2**53 to 2**53 (exact "
+                "in a Stata double)", str(too_big[0]))
     return "double"
 
 
@@ -314,16 +392,17 @@ def stata_frame(data, resource: dict) -> tuple[pd.DataFrame, dict[str, str], dic
     for f in resource["schema"]["fields"]:
         name = stata_name(f["name"])
         if name in columns:
-            raise ValueError(f"resource {resource['name']}: fields map to the same Stata name {name}")
+            _refuse(data, resource, None, f["name"], "export-stata", "field names that stay distinct in Stata",
+                    f"two fields named {name} in Stata")
         col = frame[f["name"]]
         missing_at = _missing_rows(data, resource["name"], f["name"])
-        _check_required(resource, f, col, set(missing_at))
-        letters = _stata_missing_letters(resource, f)
+        _check_required(data, resource, f, col, set(missing_at))
+        letters = _stata_missing_letters(data, resource, f)
         labels: dict = {}
         values: list
         if f["type"] == "string" and f.get("categories"):
             position = {c["value"]: i + 1 for i, c in enumerate(f["categories"])}
-            labels = {i + 1: c.get("label", c["value"]) for i, c in enumerate(f["categories"])}
+            labels = {i + 1: str(c.get("label", c["value"])) for i, c in enumerate(f["categories"])}
             values = [None if pd.isna(v) else position[v] for v in col]
         elif f["type"] == "string":  # Stata strings have no missing values: any missing string is blank
             columns[name] = pd.Series(["" if pd.isna(v) else str(v) for v in col], index=col.index, dtype=object)
@@ -334,22 +413,26 @@ def stata_frame(data, resource: dict) -> tuple[pd.DataFrame, dict[str, str], dic
             values = [None if pd.isna(v) else int(bool(v)) for v in col]
         elif f["type"] == "integer":
             values = [None if pd.isna(v) else int(v) for v in col]
-            labels = {int(c["value"]): c.get("label", str(c["value"])) for c in f.get("categories", [])}
+            labels = {int(c["value"]): str(c.get("label", c["value"])) for c in f.get("categories", [])}
         else:  # number
             columns[name] = col.astype("float64")
+            beyond = col.index[~(col.isna() | (col.abs() < 2.0 ** 1023))]
+            if len(beyond):
+                _refuse(data, resource, _csv_row(beyond[0]), f["name"], "number-range", "a finite number smaller "
+                        "in size than 2**1023 (Stata's largest double)", repr(col[beyond[0]]))
             var_labels[name] = stata_label(f.get("description", ""))
             continue
         for row, code in missing_at.items():  # an unlabelled missing code stays a plain missing value
             values[col.index.get_loc(row - 2)] = letters.get(code)
         if letters:
-            labels.update({letters[code]: label for code, label in labelled_missing_values(f)})
+            labels.update({letters[code]: str(label) for code, label in labelled_missing_values(f)})
             user_missing[name] = list(letters.values())
         numbers = [v for v in values if isinstance(v, int)]
         as_double = not numbers and not any(isinstance(v, str) for v in values)  # an all-empty column
-        if f["type"] == "integer" and numbers and _stata_integer_storage(resource, f, numbers) == "double":
+        if f["type"] == "integer" and numbers and _stata_integer_storage(data, resource, f, numbers) == "double":
             if any(isinstance(v, str) for v in values):
-                raise ValueError(f"resource {resource['name']}, field {f['name']}: values beyond a Stata long "
-                                 "cannot be stored together with extended missing values")
+                _refuse(data, resource, None, f["name"], "export-stata", "values within a Stata long where "
+                        "extended missing values are used", "larger values")
             as_double = True
         if as_double:
             columns[name] = pd.Series([float("nan") if v is None else float(v) for v in values], index=col.index)
@@ -380,20 +463,21 @@ def _stamp_dta(path: Path, epoch: int) -> None:
 
 def export_stata(data, out) -> list[Path]:
     """One Stata .dta file per resource (format 118: UTF-8, read by Stata 14 and later)."""
-    import pyreadstat
+    pyreadstat = _require("pyreadstat", "stata")
     data = _load(data)
-    folder = _fresh_dir(out)
-    written = []
-    for res in data.descriptor["resources"]:
-        df, var_labels, value_labels, user_missing = stata_frame(data, res)
-        path = folder / f"{res['name']}.dta"
-        pyreadstat.write_dta(df, str(path), file_label=stata_dataset_label(res), column_labels=var_labels,
-                             variable_value_labels=value_labels, missing_user_values=user_missing,
-                             version=STATA_VERSION)
-        if os.environ.get("SOURCE_DATE_EPOCH"):
-            _stamp_dta(path, int(os.environ["SOURCE_DATE_EPOCH"]))
-        written.append(path)
-    return written
+    frames = {res["name"]: (res, stata_frame(data, res)) for res in data.descriptor["resources"]}
+    with _Outputs(out) as outputs:
+        for name, (res, (df, var_labels, value_labels, user_missing)) in frames.items():
+            path = outputs.partial(f"{name}.dta")
+            try:
+                pyreadstat.write_dta(df, str(path), file_label=stata_dataset_label(res), column_labels=var_labels,
+                                     variable_value_labels=value_labels, missing_user_values=user_missing,
+                                     version=STATA_VERSION)
+            except pyreadstat.ReadstatError as exc:
+                _refuse(data, res, None, None, "export-stata", "values a Stata file can hold", str(exc))
+            if os.environ.get("SOURCE_DATE_EPOCH"):
+                _stamp_dta(path, int(os.environ["SOURCE_DATE_EPOCH"]))
+    return outputs.finals
 
 
 # ----------------------------------------------------------------------------- DuckDB
@@ -523,30 +607,21 @@ def _value_label_rows(resources: list[dict]) -> list[tuple]:
 
 def export_duckdb(data, out) -> list[Path]:
     """One DuckDB database, `out/ztown.duckdb`, replacing any earlier export only once complete."""
-    import duckdb
+    duckdb = _require("duckdb", "duckdb")
     data = _load(data)
-    _check_no_clash(data.descriptor, MISSING_TABLE, VALUE_LABEL_TABLE)
-    folder = _fresh_dir(out)
-    target = folder / DUCKDB_FILENAME
-    partial = folder / (DUCKDB_FILENAME + ".partial")
-    debris = (partial, Path(str(partial) + ".wal"))
-    for leftover in debris:
-        leftover.unlink(missing_ok=True)
-    con = duckdb.connect(str(partial))
-    try:
-        _fill_duckdb(con, data)
-        con.execute("CHECKPOINT")
-    except BaseException:
-        con.close()
-        for leftover in debris:
-            leftover.unlink(missing_ok=True)
-        raise
-    con.close()
-    os.replace(partial, target)
-    return [target]
+    _check_no_clash(data, MISSING_TABLE, VALUE_LABEL_TABLE)
+    tables = {res["name"]: arrow_table(data, res) for res in data.descriptor["resources"]}  # checked first
+    with _Outputs(out) as outputs:
+        con = duckdb.connect(str(outputs.partial(DUCKDB_FILENAME)))
+        try:
+            _fill_duckdb(con, data, tables)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+    return outputs.finals
 
 
-def _fill_duckdb(con, data) -> None:
+def _fill_duckdb(con, data, tables: dict) -> None:
     """ENUM types, then every resource's table in foreign-key order, then the side tables."""
     import duckdb
     ordered = dependency_order(data.descriptor["resources"])
@@ -561,20 +636,19 @@ def _fill_duckdb(con, data) -> None:
         con.execute(f"CREATE TYPE {_sql_ident(type_name)} AS ENUM ({values})")
         created.add(type_name)
     for res in ordered:
-        table = arrow_table(data, res)
         try:
             con.execute(create_table_sql(res, enum_types))
         except duckdb.Error as exc:
-            raise ValueError(f"resource {res['name']}: DuckDB refused the table definition: {exc}") from exc
-        con.register("incoming", table)
+            _refuse(data, res, None, None, "export-duckdb", "a table definition DuckDB accepts", str(exc))
+        con.register("incoming", tables[res["name"]])
         try:
             con.execute(f"INSERT INTO {_sql_ident(res['name'])} SELECT * FROM incoming")
         except duckdb.Error as exc:
-            raise ValueError(f"file {res.get('path')} (resource {res['name']}): DuckDB refused the rows: "
-                             f"{exc}") from exc
+            _refuse(data, res, None, None, "export-duckdb", "rows that meet the table's constraints", str(exc))
         finally:
             con.unregister("incoming")
-        comment = ". ".join(x for x in (res.get("title", "").rstrip("."), res.get("description", "")) if x)
+        comment = ". ".join(str(x) for x in (str(res.get("title", "")).rstrip("."), res.get("description", ""))
+                            if x)
         statements = [f"COMMENT ON TABLE {_sql_ident(res['name'])} IS {_sql_literal(comment)}"]
         statements += [f"COMMENT ON COLUMN {_sql_ident(res['name'])}.{_sql_ident(f['name'])} "
                        f"IS {_sql_literal(_column_comment(f))}" for f in res["schema"]["fields"]]
@@ -618,7 +692,20 @@ EXPORTERS = {"parquet": export_parquet, "stata": export_stata, "duckdb": export_
 
 
 def export(data, fmt: str, out: str | os.PathLike) -> list[Path]:
-    """Write the package (StudyData, or a path to load) as `fmt` into the folder `out`; return the files."""
+    """Write the package (StudyData, or a path to load) as `fmt` into the folder `out`; return the files.
+
+    Raises `DataPackageError` (naming file, row and field) if the package is invalid or holds a value
+    the format cannot store, ImportError if the format's library is not installed, OSError if `out`
+    cannot be written; in every case nothing is left behind in `out`.
+    """
     if fmt not in EXPORTERS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return EXPORTERS[fmt](data, out)
+    data = _load(data)
+    try:
+        return EXPORTERS[fmt](data, out)
+    except (DataPackageError, ImportError, OSError):
+        raise
+    except Exception as exc:  # a value a format library refused although the reading rules let it through
+        raise DataPackageError(str(getattr(data, "path", "")), [Problem(
+            None, None, None, f"export-{fmt}", f"a package the {fmt} export can write",
+            f"{type(exc).__name__}: {exc}")]) from exc

@@ -2,7 +2,7 @@
 
 Figures are sized for the book's text column and drawn with seaborn. Synthetic data are labelled
 as such in every figure that shows them (a small note in the corner); real national series carry
-their source. Each figure's underlying data can be written beside it as CSV (`save_figure_data`).
+their source. Each figure's underlying data is written as CSV by `save_figure_data`, for download.
 """
 
 from __future__ import annotations
@@ -38,12 +38,23 @@ def _tag(fig, text: str = SYNTHETIC_TAG) -> None:
     fig.text(0.995, 0.005, text, ha="right", va="bottom", fontsize=7, color="0.4", style="italic")
 
 
-def save_figure_data(df: pd.DataFrame, name: str, folder: str | Path = "figure_data") -> Path:
-    """Write a figure's data as CSV next to the notebook (linked for download on the page)."""
-    folder = Path(folder)
+# significant digits of the numbers in figure-data CSV files (what a replication compares them at)
+FIGURE_DATA_DIGITS = 6
+
+
+def save_figure_data(df: pd.DataFrame, name: str, folder: str | Path | None = None) -> Path:
+    """Write a figure's data as CSV (the page links it for download).
+
+    The folder is `folder`, else `ztown.paths.figure_data_dir()` ($ZTOWN_FIGURE_DATA, else the
+    results folder), never the notebook's own folder: executing a chapter, in a build, a test or
+    on other data, must not overwrite the committed figure data (only `ztown publish` does).
+    """
+    from .paths import figure_data_dir
+
+    folder = Path(folder) if folder is not None else figure_data_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.csv"
-    df.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
+    df.to_csv(path, index=False, lineterminator="\n", float_format=f"%.{FIGURE_DATA_DIGITS}g")
     return path
 
 

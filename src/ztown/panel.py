@@ -16,10 +16,14 @@ So the module sets the naive regressions beside estimators that stay unbiased th
 
 How every regression is run (one place, `_fit`): village fixed effects are absorbed by demeaning
 within village, which is exact for balanced and unbalanced panels alike, and year effects enter as
-dummies. Standard errors are cluster-robust by village (CR1, statsmodels' `cov_cluster`): the
-absorbed village effects are nested in the clusters, so they do not enter the small-sample factor
-(as in Stata's xtreg and reghdfe). Intervals and tests use Student's t with (clusters - 1) degrees
-of freedom, which is honest with the few dozen villages of the default package.
+dummies. Standard errors are cluster-robust by village (CR1, statsmodels' `cov_cluster`) with the
+small-sample factor G/(G - 1) (N - 1)/(N - K), K the regressors left after absorbing: the absorbed
+village effects are nested in the clusters, so they are not counted. This is statsmodels' convention
+and what the tests check; software that also counts a constant in K (as Stata's xtreg, fe and reghdfe
+report one) gives standard errors larger by sqrt((N - K)/(N - K - 1)), about 0.1% with the default
+panel, so the results here are not claimed to equal theirs digit for digit. Intervals and tests use
+Student's t with (clusters - 1) degrees of freedom, which is honest with the few dozen villages of
+the default package.
 
 Cohorts (adoption years) later than the panel's last year are treated as never treated, since the
 panel shows no treated year of theirs. All results are deterministic: no random draws here.
@@ -73,7 +77,7 @@ class EventStudyResult:
     with estimate 0 and no standard error, so plots show it); `vcov` is the covariance of the
     non-reference rows, indexed by event time. `overall`, `by_cohort` and `cohort_effects` are
     filled by the estimators that define them (None otherwise); `design` describes the stacks of
-    the stacked DiD.
+    the stacked DiD; `overall_weights` (if set) gives the weight of each event time in `overall`.
     """
 
     estimator: str
@@ -88,6 +92,7 @@ class EventStudyResult:
     by_cohort: pd.DataFrame | None = None
     cohort_effects: pd.DataFrame | None = None
     design: pd.DataFrame | None = None
+    overall_weights: pd.Series | None = None
 
 
 # --------------------------------------------------------------------------- the panel frame
@@ -607,6 +612,14 @@ def stacked_did(panel: pd.DataFrame, outcome: str = DEFAULT_OUTCOME,
     (treated villages 1, a stack's controls (N_g^D / N^D) / (N_g^C / N^C)) make each estimate the
     average of the included cohorts' effects weighted by their villages (the "trimmed aggregate
     ATT"). Villages recur across stacks, so errors are clustered by village.
+
+    `overall` (same fields as `sun_abraham`'s) is the average of the post-adoption event-time
+    effects in the window, e = 0 .. last lag, each weighted by its treated village-years in the
+    stack (`overall_weights`). Every included cohort is observed at every event time of the window,
+    so these weights are equal and the target is the mean of the window's event-time effects, the
+    included cohorts weighted by their villages; it is NOT the all-years DiD target of
+    `sun_abraham`'s overall (which also averages later years), unless effects are constant over
+    event time. Its SE is the delta-method one from the event-study covariance (exact: it is linear).
     """
     prep = _prepare(panel, outcome)
     lo, hi = _check_window(window, prep)
@@ -653,8 +666,16 @@ def stacked_did(panel: pd.DataFrame, outcome: str = DEFAULT_OUTCOME,
     est, cov = _combine(fit, np.eye(len(event_times)))
     table, vcov = _event_table(event_times, est, cov, fit, lambda e: f"e={e}", stacked["event"].to_numpy(),
                                stacked["cohort"].to_numpy())
+    counts = table.set_index("event_time")["n_treated_obs"]
+    post = [e for e in event_times if e >= 0]
+    weights = pd.Series([float(counts[e]) if e >= 0 else 0.0 for e in event_times],
+                        index=pd.Index(event_times, name="event_time"))
+    weights /= weights.sum()
+    overall_est, overall_cov = _combine(fit, weights.to_numpy())
+    overall = _estimate_row("stacked", outcome, overall_est[0], _se(overall_cov)[0], fit,
+                            int(sum(counts[e] for e in post)))
     return EventStudyResult("stacked", outcome, (lo, hi), table, vcov, fit.n_obs, fit.n_clusters, fit.df_denom,
-                            design=design)
+                            overall=overall, design=design, overall_weights=weights.loc[post])
 
 
 # --------------------------------------------------------------------------- pre-trends

@@ -73,9 +73,12 @@ def scale_scores(respondents: pd.DataFrame, min_items: int = 2) -> pd.DataFrame:
 
 
 def analysis_frame(data) -> pd.DataFrame:
-    """One row per respondent: demographics, town, scale scores and leave-one-out village cause indices.
+    """One row per respondent: demographics, town, scale scores and the village cause indices.
 
-    Cause index columns (village means of the cause scales) are named `idx_<cause>`; `z_town` is 1 for Z town, 0 for comparison towns.
+    Cause index columns are named `idx_<cause>`: the mean of the cause scale over ALL respondents of
+    the village who have it, the respondent's own answer included (not a leave-one-out mean; the
+    module docstring says why), so the index is constant within a village. `z_town` is 1 for Z town,
+    0 for comparison towns.
     """
     r = data.respondents
     frame = r[["respondent_id", "village_id", "role", "sex", "age", "education", "satisfaction",

@@ -10,8 +10,16 @@ sphinx-external-toc reads _toc.yml (its handler has priority 900; ours runs at 1
    `ztown_code_hash`, declared with rebuild="env", so Sphinx re-reads every page when either
    changes, and points myst-nb's execution cache at `_build/.jupyter_cache/<data16>-<code8>`,
    so the cache can never serve outputs computed from other data or other helpers;
-3. writes the codebook, glossary and citation pages into `<srcdir>/book/generated/`, which the
-   table of contents lists (a glob included), so they must exist before the toc is parsed.
+3. keeps the figure data the notebooks write with their execution cache, in
+   `<cache>/figure_data/` ($ZTOWN_FIGURE_DATA for the kernels), and points `<srcdir>/_build/figure_data`
+   (a symbolic link), where the pages' `{download}` links look, at it: the downloads are the data
+   of this build (other data give other files), and a cached notebook's figure data come from the
+   same execution as its cached outputs. Nothing is written into notebooks/ (the committed figure
+   data change only through `ztown publish`);
+4. writes the codebook, glossary, citation and replication-report pages into
+   `<srcdir>/book/generated/`, which the table of contents lists (a glob included), so they must
+   exist before the toc is parsed. The replication report is that of the last `ztown replicate`
+   (`<srcdir>/_build/replication/`), or a page saying that none has been run.
 
 myst-nb copies `nb_execution_cache_path` into its own configuration only on `builder-inited`,
 after this handler, and jupyter-book passes its `execute.cache` value in as a config override,
@@ -36,6 +44,7 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 from . import __version__
+from .paths import BUILD_FIGURE_DATA_LINK, FIGURE_DATA_ENV, REPLICATION_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -63,17 +72,42 @@ def _sync_tree(fresh: Path, target: Path) -> None:
         shutil.copyfile(src, dst)
 
 
-def write_generated_pages(descriptor_path: Path, srcdir: Path) -> Path:
-    """Write the data-package pages into `srcdir/book/generated` via `ztown.codebook.write_pages`."""
+def write_generated_pages(descriptor_path: Path, srcdir: Path, data_hash: str = "", code_hash: str = "") -> Path:
+    """Write the data-package pages (`ztown.codebook.write_pages`) and the replication-report page
+    (`ztown.replicate.report_page`) into `srcdir/book/generated`."""
     from .codebook import write_pages
+    from .replicate import REPORT_PAGE_NAME, report_page
 
     target = Path(srcdir) / GENERATED_DIR
     with tempfile.TemporaryDirectory(prefix="ztown-generated-") as scratch:
         written = write_pages(descriptor_path, Path(scratch))
         if not written:
             raise ExtensionError(f"ztown.codebook.write_pages wrote no page for {descriptor_path}")
+        page = report_page(Path(srcdir) / REPLICATION_DIR, data_hash, code_hash)
+        (Path(scratch) / REPORT_PAGE_NAME).write_text(page, encoding="utf-8")
         _sync_tree(Path(scratch), target)
     return target
+
+
+def link_figure_data(srcdir: Path, cache_dir: Path) -> Path:
+    """Keep the build's figure data in `cache_dir/figure_data` and point the pages' link folder at it.
+
+    An execution cache that has no figure data (made before they were kept with it, or damaged)
+    is emptied, so its notebooks execute again and write them.
+    """
+    figure_dir = Path(cache_dir) / "figure_data"
+    if Path(cache_dir).is_dir() and any(Path(cache_dir).iterdir()) and not figure_dir.is_dir():
+        shutil.rmtree(cache_dir)
+        logger.info("[ztown] emptied execution cache %s: it kept no figure data", cache_dir)
+    figure_dir.mkdir(parents=True, exist_ok=True)
+    link = Path(srcdir) / BUILD_FIGURE_DATA_LINK
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink() or link.is_file():
+        link.unlink()
+    elif link.is_dir():
+        shutil.rmtree(link)  # a real folder left by an older build
+    link.symlink_to(os.path.relpath(figure_dir, link.parent), target_is_directory=True)
+    return figure_dir
 
 
 def on_config_inited(app: Sphinx, config: Config) -> None:
@@ -93,12 +127,14 @@ def on_config_inited(app: Sphinx, config: Config) -> None:
     config.ztown_datapackage = str(descriptor_path)
     cache_dir = execution_cache_dir(Path(app.outdir).parent, data_hash, config.ztown_code_hash)
     config.nb_execution_cache_path = str(cache_dir)
+    figure_dir = link_figure_data(Path(app.srcdir), cache_dir)
+    os.environ[FIGURE_DATA_ENV] = str(figure_dir)
     for old in prune_execution_caches(cache_dir):
         logger.info("[ztown] removed old execution cache %s", old)
     logger.info("[ztown] data package %s (sha256 %s); execution cache %s",
                 descriptor_path, data_hash[:16], cache_dir)
 
-    generated = write_generated_pages(descriptor_path, Path(app.srcdir))
+    generated = write_generated_pages(descriptor_path, Path(app.srcdir), data_hash, config.ztown_code_hash)
     logger.info("[ztown] codebook pages written to %s", generated)
 
 

@@ -7,9 +7,11 @@ are written to the package's `parameters` resource. The DGP, in the order of the
 1. Towns and villages. Each town has 10 to 15 villages (times `size_multiplier`).
 2. Causes. Each village has five cause indices c (supervision, supporting systems, evaluation,
    selection, funding) on the 1-5 Likert metric, higher = stronger: multivariate normal with
-   the town's means, standard deviation `cause_sd` and common correlation `cause_corr`.
+   the town's means, standard deviation `cause_sd` and common correlation `cause_corr`, plus a
+   town shock a_tj ~ N(0, `town_cause_sd`) shared by every village of town t (one per cause).
 3. Service effectiveness. Each of the five problem dimensions k has village level
-   e_k = 3 + sum_j beta_j (c_j - 3) + u_k, with u_k ~ N(0, `effect_noise_sd`).
+   e_k = 3 + sum_j beta_j (c_j - 3) + b_t + u_k, with u_k ~ N(0, `effect_noise_sd`) and a town
+   shock b_t ~ N(0, `town_effect_sd`) common to the town's villages and to the five dimensions.
 4. Respondents (~40 per village) perceive e_k (problem items) or c_j (cause items) through
    y* = level + role shift + education and age shifts + leniency r_i + e, r_i ~ N(0, `leniency_sd`),
    e ~ N(0, `item_noise_sd`), and answer a 1-5 Likert item through the thresholds 1.5, 2.5, 3.5,
@@ -18,8 +20,18 @@ are written to the package's `parameters` resource. The DGP, in the order of the
 5. Satisfaction (1-5) follows an ordered logit: s* = theta (mean_k e_k - 3) + role shift + logistic
    noise, with thresholds `sat_cut1..4`.
 6. The village panel, 2014-2023: comparison towns adopt their reforms in staggered years (Z town
-   never); the satisfaction index has village effects, common year effects, and the reform's
-   effect ramping up over `reform_ramp_years` from the year of adoption; no anticipation.
+   never); the satisfaction index has village effects, common year effects, town-year shocks
+   w_ty ~ N(0, `town_year_sd`) shared by a town's villages in a year, and the reform's effect
+   ramping up over `reform_ramp_years` from the year of adoption; no anticipation.
+
+The town and town-year shocks are what a design with five towns cannot average away: every
+village of a town shares them. They come from their own random stream (`shock_rng`, a child of
+the seed), drawn whatever their SDs, so the SDs only rescale the same standard-normal draws and,
+at the default SDs of 0, the data are exactly those of the DGP without shocks. The realized town
+shocks are recorded in `parameters` (group "realized_shock"), and the truths come twice: group
+"implied" holds the structural values (what the town means and betas imply for towns like these,
+shocks averaged out), group "implied_given_towns" (names ending `_given_towns`) the values for
+these five towns with their realized shocks. The two agree when the shock SDs are 0.
 
 Calibration to real figures (national_context) is recorded in `parameters` (group
 "calibration"). The same seed and generator version give byte-identical CSV files.
@@ -41,9 +53,13 @@ from . import schema
 from .constructs import CAUSE_IDS, CONSTRUCTS, ITEMS, PATHS, PROBLEM_IDS
 from .national import national_context
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"  # 1.1: town and town-year shocks (0 by default), more implied truths
 DEFAULT_SEED = schema.DEFAULT_SEED
 REFERENCE_YEAR = 2019  # year of the "empty-shell" calibration target
+SHOCK_STREAM = 1  # spawn key of the town shocks' random stream (the main stream is the seed's root)
+# The stress setting of the truth-recovery study: town and town-year shocks of a size a real set of
+# five towns could well have (see the data-and-methods page for the reasoning behind each value).
+STRESS_SHOCKS = {"town_cause_sd": 0.15, "town_effect_sd": 0.10, "town_year_sd": 0.5}
 
 
 @dataclass(frozen=True)
@@ -176,6 +192,16 @@ def default_parameters(seed: int = DEFAULT_SEED) -> dict[str, Param]:
         Param("member_college_share_Z", 35.0, "calibration", "percent",
               "Share of Z town's Party members with college or above (comparison towns: national figure)."),
         Param("income_factor_Z", 0.90, "calibration", "ratio", "Z town's per-capita income relative to the national level."),
+        Param("town_cause_sd", 0.0, "town_shock", "Likert points",
+              "SD of the town shock a_tj added to cause index j of every village of town t (one draw per town "
+              "and cause). 0: the town means are the towns' own levels, and the book's estimands are about "
+              "these five towns; above 0: the towns are draws from a population of towns."),
+        Param("town_effect_sd", 0.0, "town_shock", "Likert points",
+              "SD of the town shock b_t added to every effectiveness dimension of every village of town t. "
+              "It is effectiveness the causes do not explain, shared by a town's villages."),
+        Param("town_year_sd", 0.0, "town_shock", "index points",
+              "SD of the town-year shock w_ty added to the satisfaction index of every village of town t in "
+              "year y: a town's good and bad years, which no village-level comparison averages away."),
     ]
     for name, (value, source) in calibration_targets().items():
         P.append(Param(f"target_{name}", value, "calibration", "", f"Calibration target: {source}."))
@@ -198,6 +224,22 @@ def apply_overrides(params: dict[str, Param], overrides: dict[str, str]) -> dict
             value = int(value)
         out[name] = Param(name, value, old.group, old.unit, old.description)
     return out
+
+
+def shock_table(params: dict[str, Param], shocks: dict[str, float] | None = None) -> pd.DataFrame:
+    """The town-shock SDs (default and `shocks`, e.g. STRESS_SHOCKS) and the share of the variance between a
+    town's villages each would make shared: s^2 / (s^2 + sigma^2), with sigma^2 the variance the shock adds
+    to (the cause indices' spread for a; the effectiveness that causes and residual make vary across
+    villages for b; the village-year noise for w)."""
+    p = {k: v.value for k, v in params.items()}
+    shocks = STRESS_SHOCKS if shocks is None else shocks
+    beta = np.array([p[f"beta_{c}"] for c in CAUSE_IDS])
+    between = {"town_cause_sd": p["cause_sd"] ** 2,
+               "town_effect_sd": float(beta @ _cause_cov(p) @ beta) + p["effect_noise_sd"] ** 2,
+               "town_year_sd": p["panel_noise_sd"] ** 2}
+    return pd.DataFrame([{"parameter": k, "unit": params[k].unit, "default": p[k], "stress": v,
+                          "stress_shared_share": v ** 2 / (v ** 2 + between[k]),
+                          "description": params[k].description} for k, v in shocks.items()])
 
 
 def _cause_cov(p: dict[str, float]) -> np.ndarray:
@@ -231,6 +273,8 @@ def generate(params: dict[str, Param]) -> dict[str, pd.DataFrame]:
     ])
     regions["reform_year"] = regions["reform_year"].astype("Int64")
 
+    shocks = town_shocks(p)
+
     # --- villages and their latent causes and effectiveness
     mult = int(p["size_multiplier"])
     n_by_town = {t: int(rng.integers(p["villages_min"], p["villages_max"] + 1)) * mult for t in towns}
@@ -245,10 +289,13 @@ def generate(params: dict[str, Param]) -> dict[str, pd.DataFrame]:
             cause_rows.append(causes[i])
     villages = pd.DataFrame(rows)
     n_v = len(villages)
-    C = np.array(cause_rows)  # villages x causes
+    town_of_village = villages["town_id"].to_numpy()
+    # the town shocks (exactly 0 at the default SDs, which leaves every value as without them)
+    C = np.array(cause_rows) + np.array([shocks.cause[t] for t in town_of_village])  # villages x causes
     beta = np.array([p[f"beta_{c}"] for c in CAUSE_IDS])
     U = rng.normal(0, p["effect_noise_sd"], size=(n_v, len(PROBLEM_IDS)))
     E = 3 + ((C - 3) @ beta)[:, None] + U  # villages x problem dimensions
+    E = E + np.array([shocks.effect[t] for t in town_of_village])[:, None]
     is_z = (villages["town_id"] == "Z").to_numpy()
 
     pop = np.clip(np.round(np.exp(rng.normal(np.log(1800), 0.45, n_v))), 300, 8000).astype(int)
@@ -269,16 +316,46 @@ def generate(params: dict[str, Param]) -> dict[str, pd.DataFrame]:
     car = E[:, PROBLEM_IDS.index("car")]
     villages["service_centre"] = rng.random(n_v) < 1 / (1 + np.exp(-(1.5 + 2.0 * (car - 3))))
 
-    panel = _panel(rng, p, targets, villages, C, E, reform_year)
+    panel = _panel(rng, p, targets, villages, C, E, reform_year, shocks)
     villages["collective_income"] = panel.loc[panel["year"] == schema.LAST_YEAR, "collective_income"].to_numpy()
 
     respondents = _respondents(rng, p, targets, villages, C, E)
     frames = {
         "regions": regions, "villages": villages, "village_years": panel, "respondents": respondents,
         "constructs": _constructs(), "items": _items(), "national_context": national_context(),
-        "parameters": _parameter_table(params, villages, panel, reform_year),
+        "parameters": _parameter_table(params, villages, panel, reform_year, shocks),
     }
     return frames
+
+
+@dataclass(frozen=True)
+class TownShocks:
+    """The realized town shocks: per town, one per cause index, one on effectiveness, one per panel year."""
+
+    cause: dict[str, np.ndarray]
+    effect: dict[str, float]
+    year: dict[str, np.ndarray]
+
+
+def town_shocks(p: dict) -> TownShocks:
+    """Draw the town and town-year shocks from their own stream, a child of the seed.
+
+    Every standard-normal draw is made whatever the SDs, in a fixed order (causes, effectiveness,
+    years, town by town), so an SD only scales its own draws: with SD 0 a shock is exactly 0, and
+    the main stream, hence every other value of the data, is untouched by this function.
+    """
+    shock_rng = np.random.default_rng(np.random.SeedSequence(int(p["seed"]), spawn_key=(SHOCK_STREAM,)))
+    towns = [t[0] for t in TOWNS]
+    n_years = schema.LAST_YEAR - schema.FIRST_YEAR + 1
+    z_cause = shock_rng.standard_normal((len(towns), len(CAUSE_IDS)))
+    z_effect = shock_rng.standard_normal(len(towns))
+    z_year = shock_rng.standard_normal((len(towns), n_years))
+    # (+ 0.0 turns the -0.0 of a zero SD times a negative draw into 0.0, for a tidy parameters table)
+    return TownShocks(
+        cause={t: float(p["town_cause_sd"]) * z_cause[i] + 0.0 for i, t in enumerate(towns)},
+        effect={t: float(p["town_effect_sd"]) * float(z_effect[i]) + 0.0 for i, t in enumerate(towns)},
+        year={t: float(p["town_year_sd"]) * z_year[i] + 0.0 for i, t in enumerate(towns)},
+    )
 
 
 def _draw_education(rng, college_share, lower_split) -> np.ndarray:
@@ -291,7 +368,7 @@ def _draw_education(rng, college_share, lower_split) -> np.ndarray:
     return np.array(EDU_LEVELS, dtype=object)[np.minimum(idx, 3)]
 
 
-def _panel(rng, p, targets, villages, C, E, reform_year) -> pd.DataFrame:
+def _panel(rng, p, targets, villages, C, E, reform_year, shocks: TownShocks) -> pd.DataFrame:
     years = np.arange(schema.FIRST_YEAR, schema.LAST_YEAR + 1)
     n_v, n_t = len(villages), len(years)
     town = villages["town_id"].to_numpy()
@@ -312,6 +389,7 @@ def _panel(rng, p, targets, villages, C, E, reform_year) -> pd.DataFrame:
     in_force = event >= 0
     sat = (p["panel_base"] + village_fe[:, None] + p["panel_trend"] * t_idx[None, :] + year_shock[None, :]
            + effect + rng.normal(0, p["panel_noise_sd"], (n_v, n_t)))
+    sat = sat + np.array([shocks.year[t] for t in town])  # town-year shocks (0 at the default SD)
     sat = np.round(np.clip(sat, 0, 100), 1)
 
     # Collective income: log-normal, calibrated so that the share under 50,000 yuan in 2019 is the
@@ -436,25 +514,31 @@ def _items() -> pd.DataFrame:
 
 
 def implied_truth(params: dict[str, Param], villages: pd.DataFrame, panel: pd.DataFrame,
-                  reform_year: dict) -> list[Param]:
-    """Quantities the estimators target, computed from the true parameters (and realized cohort sizes)."""
+                  reform_year: dict, shocks: TownShocks | None = None) -> list[Param]:
+    """Quantities the estimators target, computed from the true parameters (and realized cohort sizes).
+
+    The structural values (group "implied") follow from the town means and effects alone. With
+    `shocks` (the realized town shocks) the same cross-sectional quantities are also given for these
+    five towns as drawn (group "implied_given_towns", names ending `_given_towns`), and the shocks
+    themselves are listed (group "realized_shock"). The DiD truths have one version only: a town-year
+    shock moves a village's outcome with and without its reform alike, so the reform's effect is the
+    same whatever the shocks (they are noise the estimators must cope with, not part of the effect).
+    """
     p = {k: v.value for k, v in params.items()}
     out: list[Param] = []
     comp = [t for t, *_ in TOWNS if t != "Z"]
-    gap_total = 0.0
+    structural = _cross_section_truth(p, None)
     for c in CAUSE_IDS:
-        gap = p[f"mean_Z_{c}"] - np.mean([p[f"mean_{t}_{c}"] for t in comp])
-        contrib = p[f"beta_{c}"] * gap
-        gap_total += contrib
-        out.append(Param(f"cause_gap_{c}", float(gap), "implied", "Likert points",
+        gap, contrib = structural[f"cause_gap_{c}"], structural[f"oaxaca_{c}"]
+        out.append(Param(f"cause_gap_{c}", gap, "implied", "Likert points",
                          f"Z town's mean {c} index minus the comparison towns' average (population means)."))
-        out.append(Param(f"oaxaca_{c}", float(contrib), "implied", "Likert points",
+        out.append(Param(f"oaxaca_{c}", contrib, "implied", "Likert points",
                          f"Part of Z town's effectiveness gap explained by the {c} cause: beta_{c} x cause_gap_{c}."))
-        out.append(Param(f"path_effect_{c}", float(-contrib), "implied", "Likert points",
+        out.append(Param(f"path_effect_{c}", -contrib, "implied", "Likert points",
                          f"Change in Z town's effectiveness if its {c} index rose to the comparison towns' average."))
         out.append(Param(f"ologit_{c}", float(p["theta"] * p[f"beta_{c}"]), "implied", "logit per Likert point",
                          f"Ordered-logit coefficient of satisfaction on the {c} index: theta x beta_{c}."))
-    out.append(Param("effectiveness_gap", float(gap_total), "implied", "Likert points",
+    out.append(Param("effectiveness_gap", structural["effectiveness_gap"], "implied", "Likert points",
                      "Expected gap of Z town's service effectiveness (each problem dimension) to the comparison "
                      "towns' average: sum of the oaxaca_* terms."))
     # Event-study truth: average effect in event year e over the cohorts observed at e, weighted by
@@ -479,11 +563,109 @@ def implied_truth(params: dict[str, Param], villages: pd.DataFrame, panel: pd.Da
         s = eff[post["town_id"] == t]
         out.append(Param(f"att_town_{t}", float(s.mean()), "implied", "index points",
                          f"Average effect of town {t}'s reform over its treated village-years."))
+    out += _more_cross_section_truth(structural, "", "implied", "(structural: town means, no town shocks)")
+    if shocks is not None:
+        given = _cross_section_truth(p, shocks)
+        for c in CAUSE_IDS:
+            out.append(Param(f"cause_gap_{c}_given_towns", given[f"cause_gap_{c}"], "implied_given_towns",
+                             "Likert points", f"cause_gap_{c} for these five towns, their realized town shocks included."))
+            out.append(Param(f"oaxaca_{c}_given_towns", given[f"oaxaca_{c}"], "implied_given_towns",
+                             "Likert points", f"beta_{c} x cause_gap_{c}_given_towns."))
+            out.append(Param(f"path_effect_{c}_given_towns", -given[f"oaxaca_{c}"], "implied_given_towns",
+                             "Likert points", f"-oaxaca_{c}_given_towns."))
+        out.append(Param("effectiveness_gap_given_towns", given["effectiveness_gap"], "implied_given_towns",
+                         "Likert points", "Z town's expected effectiveness gap given the five towns' realized "
+                         "shocks: the oaxaca_*_given_towns terms plus Z town's effectiveness shock minus the "
+                         "comparison towns' average."))
+        out += _more_cross_section_truth(given, "_given_towns", "implied_given_towns",
+                                         "(for these five towns, their realized town shocks included)")
+        for t, *_ in TOWNS:
+            for j, c in enumerate(CAUSE_IDS):
+                out.append(Param(f"town_shock_{t}_{c}", float(shocks.cause[t][j]), "realized_shock", "Likert points",
+                                 f"Realized town shock a on town {t}'s {c} index (town_cause_sd x a standard normal)."))
+            out.append(Param(f"town_shock_{t}_effectiveness", float(shocks.effect[t]), "realized_shock",
+                             "Likert points", f"Realized town shock b on town {t}'s effectiveness "
+                             "(town_effect_sd x a standard normal)."))
     return out
 
 
-def _parameter_table(params, villages, panel, reform_year) -> pd.DataFrame:
-    rows = list(params.values()) + implied_truth(params, villages, panel, reform_year)
+def _cross_section_truth(p: dict, shocks: TownShocks | None) -> dict[str, float]:
+    """Cause gaps, Oaxaca terms, effectiveness gap and the paths' satisfied-share truths.
+
+    Without `shocks`: structural (the town means). With them: these towns, realized shocks included.
+    The satisfied share is P(answer 4 or 5) averaged over Z town's respondents, whose village mean
+    effectiveness is normal (the causes' spread through beta, plus the dimensions' mean residual) and
+    whose roles have the design's shares; a path raises the cause indices by their gaps, which moves
+    the latent satisfaction by theta x sum_j beta_j x shift_j (see `satisfied_share`).
+    """
+    comp = [t for t, *_ in TOWNS if t != "Z"]
+    zero = np.zeros(len(CAUSE_IDS))
+    cause_shock = {t: (shocks.cause[t] if shocks else zero) for t, *_ in TOWNS}
+    effect_shock = {t: (shocks.effect[t] if shocks else 0.0) for t, *_ in TOWNS}
+    level = {t: np.array([p[f"mean_{t}_{c}"] for c in CAUSE_IDS]) + cause_shock[t] for t, *_ in TOWNS}
+    beta = np.array([p[f"beta_{c}"] for c in CAUSE_IDS])
+    gaps = np.array([level["Z"][j] - np.mean([level[t][j] for t in comp]) for j in range(len(CAUSE_IDS))])
+    out = {}
+    for j, c in enumerate(CAUSE_IDS):
+        out[f"cause_gap_{c}"] = float(gaps[j])
+        out[f"oaxaca_{c}"] = float(beta[j] * gaps[j])
+    out["oaxaca_unexplained"] = float(effect_shock["Z"] - np.mean([effect_shock[t] for t in comp]))
+    out["oaxaca_explained"] = float(sum(out[f"oaxaca_{c}"] for c in CAUSE_IDS))
+    out["effectiveness_gap"] = out["oaxaca_explained"] + out["oaxaca_unexplained"]
+    mean_z = 3 + float(beta @ (level["Z"] - 3)) + effect_shock["Z"]
+    out["satisfied_share_Z"] = satisfied_share(p, mean_z)
+    for j, c in enumerate(CAUSE_IDS):
+        out[f"satisfied_change_{c}"] = satisfied_share(p, mean_z, -beta[j] * gaps[j]) - out["satisfied_share_Z"]
+    out["satisfied_change_all"] = satisfied_share(p, mean_z, -out["oaxaca_explained"]) - out["satisfied_share_Z"]
+    return out
+
+
+def _more_cross_section_truth(values: dict[str, float], suffix: str, group: str, note: str) -> list[Param]:
+    out = [Param(f"problem_gap_{k}{suffix}", values["effectiveness_gap"], group, "Likert points",
+                 f"Z town's expected gap on the {k} problem scale {note}: every dimension has the effectiveness gap.")
+           for k in PROBLEM_IDS]
+    out += [
+        Param(f"oaxaca_explained{suffix}", values["oaxaca_explained"], group, "Likert points",
+              f"Part of Z town's effectiveness gap explained by the five causes, the sum of the oaxaca terms {note}."),
+        Param(f"oaxaca_unexplained{suffix}", values["oaxaca_unexplained"], group, "Likert points",
+              f"Part of the gap the causes do not explain {note}: Z town's effectiveness shock minus the "
+              "comparison towns' average (0 without town shocks)."),
+        Param(f"path_effect_all{suffix}", -values["oaxaca_explained"], group, "Likert points",
+              f"Change in Z town's effectiveness if all five cause indices rose to the comparison towns' average {note}."),
+        Param(f"satisfied_share_Z{suffix}", values["satisfied_share_Z"], group, "share",
+              f"Expected share of Z town's respondents answering 4 or 5 on satisfaction {note}."),
+    ]
+    for c in (*CAUSE_IDS, "all"):
+        which = "all five cause indices" if c == "all" else f"its {c} index"
+        out.append(Param(f"satisfied_change_{c}{suffix}", values[f"satisfied_change_{c}"], group, "share",
+                         f"Change in Z town's share of satisfied respondents (4 or 5) if {which} rose to the "
+                         f"comparison towns' average {note}."))
+    return out
+
+
+def satisfied_share(p: dict, mean_effectiveness: float, effectiveness_shift: float = 0.0,
+                    nodes: int = 64) -> float:
+    """Expected share answering 4 or 5 in a town whose villages' mean effectiveness averages `mean_effectiveness`.
+
+    s* = theta (e_bar - 3) + role shift + logistic noise, so P(s >= 4) = logistic(theta (e_bar - 3) +
+    role shift - sat_cut3). Across the town's villages e_bar is normal with variance beta' Sigma_c beta
+    (the causes' within-town spread) + effect_noise_sd^2 / 5 (the mean of five independent residuals);
+    the roles have the design's shares. `effectiveness_shift` raises every village's e_bar (a path raising
+    cause j by x shifts it by beta_j x). Gauss-Hermite quadrature with `nodes` nodes: exact to ~1e-12.
+    """
+    beta = np.array([p[f"beta_{c}"] for c in CAUSE_IDS])
+    sd = float(np.sqrt(beta @ _cause_cov(p) @ beta + p["effect_noise_sd"] ** 2 / len(PROBLEM_IDS)))
+    x, w = np.polynomial.hermite_e.hermegauss(nodes)
+    w = w / w.sum()
+    ebar = mean_effectiveness + effectiveness_shift + sd * x
+    roles = ((1 - p["share_cadre"] - p["share_member"], 0.0), (p["share_member"], p["sat_role_member"]),
+             (p["share_cadre"], p["sat_role_cadre"]))
+    return float(sum(share * (w @ stats.logistic.cdf(p["theta"] * (ebar - 3) + shift - p["sat_cut3"]))
+                     for share, shift in roles))
+
+
+def _parameter_table(params, villages, panel, reform_year, shocks: TownShocks | None = None) -> pd.DataFrame:
+    rows = list(params.values()) + implied_truth(params, villages, panel, reform_year, shocks)
     return pd.DataFrame([
         {"parameter": r.name, "group": r.group,
          "value": None if isinstance(r.value, str) else round(float(r.value), 10),

@@ -1,21 +1,31 @@
-"""Check a data package: frictionless' own checks plus the study's schema, with a cached result.
+"""Check a data package: frictionless' own checks, the study's schema and the reading rules, cached.
 
 Validation answers one question, "can the study trust these bytes?", so its result is keyed by a
 SHA-256 over the descriptor and every resource file (plus the frictionless and ztown versions and
-a fingerprint of this checker and of the study's schema). A repeated check of the same bytes is
-then a dictionary or file look-up instead of a frictionless run (which takes about a second, and
-importing frictionless almost another). Different bytes give a different key, so a cache entry is
-never reused for changed data.
+a fingerprint of this checker, the loader and the study's schema). A repeated check of the same
+bytes is then a dictionary or file look-up instead of a frictionless run (which takes about a
+second, and importing frictionless almost another). Different bytes give a different key, so a
+cache entry is never reused for changed data.
 
-Three layers of checks, all of whose problems are reported together:
+Four layers of checks, all of whose problems are reported together:
 
-1. the files themselves: the descriptor parses, every resource file exists, is a local path inside
-   the package, and is valid UTF-8 (located to row and field);
-2. the study's schema (`ztown.schema`): every resource the study needs, with its fields, types,
-   constraints, categories, missing-value codes and keys, so that a loosened descriptor is refused;
+1. the files themselves: the package is a local folder or datapackage.json (not a URL, not a
+   zip); the descriptor is UTF-8 JSON, not absurdly nested; every resource is a relative path that
+   resolves (symlinks followed) to a regular file inside the package folder, no larger than the
+   size cap, not compressed, valid UTF-8 and without NUL bytes (located to row and field). A file
+   is checked before it is opened, so a FIFO or a device is refused without reading it, and no
+   content of a refused file is ever quoted;
+2. the study's schema (`ztown.schema`): every resource the study needs and no other, with its
+   fields (and no others), types, constraints, categories, missing-value codes and keys, so that a
+   loosened descriptor is refused;
 3. frictionless' validation of the package against its own descriptor (types, constraints,
-   headers, blank rows, primary and foreign keys), each error mapped to a `Problem`.
+   headers, blank rows, primary and foreign keys, bytes and hash), each error mapped to a
+   `Problem`; it runs only when layer 1 found every file safe to hand to it;
+4. the reading rules of `ztown.loader` (exact header, canonical numbers within the range every
+   export holds, non-empty resources): what `ztown.load` and the exports can read, frictionless
+   accepts, but not the other way round. A cell frictionless already reported is not reported twice.
 
+So `ztown validate` passes exactly when `ztown.load` succeeds and every export can be written.
 Problem paths are relative to the package folder, so a report stays right wherever the same bytes
 are found.
 """
@@ -27,6 +37,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -39,10 +50,18 @@ from .paths import default_datapackage
 
 ENV_VAR = "ZTOWN_DATAPACKAGE"
 CACHE_ENV_VAR = "ZTOWN_CACHE_DIR"
+MAX_BYTES_ENV_VAR = "ZTOWN_MAX_RESOURCE_BYTES"
+DEFAULT_MAX_BYTES = 256 * 2 ** 20  # per file; the study's largest file is a few hundred kB
+DESCRIPTOR_MAX_BYTES = 64 * 2 ** 20  # the descriptor's own cap (the study's is below 100 kB)
+MAX_JSON_DEPTH = 64  # the study's descriptor nests 7 levels deep
 DESCRIPTOR_NAME = "datapackage.json"
 # frictionless stops listing errors of one resource after this many; we say so when it happens
 ERROR_LIMIT = 1000
 _MEMORY_CACHE_SIZE = 64
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_COMPRESSED = {b"PK\x03\x04": "a zip archive", b"PK\x05\x06": "a zip archive", b"\x1f\x8b": "a gzip file",
+               b"BZh": "a bzip2 file", b"\xfd7zXZ\x00": "an xz file", b"7z\xbc\xaf\x27\x1c": "a 7z archive",
+               b"(\xb5/\xfd": "a zstd file"}
 
 
 def resolve_descriptor(path: str | os.PathLike | None = None) -> Path:
@@ -52,7 +71,100 @@ def resolve_descriptor(path: str | os.PathLike | None = None) -> Path:
     return p / DESCRIPTOR_NAME if p.is_dir() else p
 
 
+def max_resource_bytes(max_bytes: int | None = None) -> int:
+    """The size cap per file: `max_bytes`, else $ZTOWN_MAX_RESOURCE_BYTES, else DEFAULT_MAX_BYTES.
+
+    Raises ValueError for a cap that is not a positive whole number of bytes."""
+    raw = max_bytes if max_bytes is not None else os.environ.get(MAX_BYTES_ENV_VAR) or DEFAULT_MAX_BYTES
+    try:
+        cap = int(raw)
+    except (TypeError, ValueError):
+        cap = 0
+    if cap <= 0 or (isinstance(raw, str) and not raw.strip().isdigit()):
+        raise ValueError(f"the size cap must be a positive whole number of bytes; got {raw!r} "
+                         f"(argument max_bytes or ${MAX_BYTES_ENV_VAR})")
+    return cap
+
+
 # --------------------------------------------------------------------------- the bytes
+
+
+class FileRefused(Exception):
+    """A file that is not read: missing, outside the package, not a regular file, too large, compressed."""
+
+    def __init__(self, kind: str, expected: str, found: str):
+        super().__init__(f"[{kind}] expected {expected}; found {found}")
+        self.kind, self.expected, self.found = kind, expected, found
+
+    def problem(self, resource: str | None, path: str | None) -> Problem:
+        return Problem(resource, None, None, self.kind, self.expected, self.found, path)
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def read_inside(path: Path, root: Path, max_bytes: int, shown: str) -> bytes:
+    """The bytes of `path` if it is a regular file inside `root` (after following symlinks) of at most
+    `max_bytes`; otherwise FileRefused, raised before the file is opened (a FIFO would block, a device
+    never end). `shown` is how the file is named in messages (its path relative to the package)."""
+    root = root.resolve()
+    try:
+        real = path.resolve(strict=True)
+    except FileNotFoundError:
+        raise FileRefused("missing-file", f"the file {shown}", "no such file") from None
+    except (OSError, RuntimeError) as exc:  # a symlink loop, a permission problem on the way
+        raise FileRefused("unreadable-file", f"the file {shown}",
+                          f"cannot follow its path: {getattr(exc, 'strerror', None) or exc}") from None
+    if not real.is_relative_to(root):
+        raise FileRefused("outside-package", "a file inside the package folder (symlinks are followed)",
+                          f"{shown} leads to {real}, outside the package folder {root}; it was not read")
+    try:
+        info = os.stat(real)
+    except OSError as exc:
+        raise FileRefused("unreadable-file", f"the file {shown}", f"cannot read it: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise FileRefused("not-a-regular-file", f"a regular file at {shown}",
+                          f"{_file_kind(info.st_mode)}; it was not read")
+    too_large = FileRefused("file-too-large", f"a file of at most {max_bytes} bytes (raise the cap with "
+                                              f"${MAX_BYTES_ENV_VAR} or max_bytes=)",
+                            f"{shown} has {info.st_size} bytes; it was not read")
+    if info.st_size > max_bytes:
+        raise too_large
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(real, flags)
+    except OSError as exc:
+        raise FileRefused("unreadable-file", f"the file {shown}", f"cannot open it: {exc.strerror or exc}") from None
+    try:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino):
+            raise FileRefused("unreadable-file", f"the file {shown}", "it was replaced while being read")
+        chunks, size = [], 0
+        while size <= max_bytes:
+            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise FileRefused("unreadable-file", f"the file {shown}", f"cannot read it: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if size > max_bytes:
+        raise too_large
+    data = b"".join(chunks)
+    for magic, what in _COMPRESSED.items():
+        if data.startswith(magic):
+            raise FileRefused("compressed-file", "a plain (uncompressed) file",
+                              f"{shown} is {what}: zipped or compressed packages and files are not supported; "
+                              "unpack it and give ztown the folder")
+    return data
 
 
 @dataclass
@@ -65,7 +177,8 @@ class PackageFiles:
     data: dict[str, bytes] = field(default_factory=dict)  # resource name -> file bytes, for files read
     problems: list[Problem] = field(default_factory=list)  # problems found while reading
     content_hash: str = ""
-    frictionless_safe: bool = True  # False if frictionless must not be run (e.g. a remote path)
+    frictionless_safe: bool = True  # False if frictionless must not be run (it would read what we refused)
+    source: str = ""  # how messages name the package (the URL as given, for a refused URL)
 
     @property
     def base(self) -> Path:
@@ -88,7 +201,8 @@ def _local_path_problem(res: dict, descriptor_file: str) -> Problem | None:
                        f"path {path!r}" if "path" in res else "no path (inline data is not read by ztown)",
                        descriptor_file)
     pure = PurePosixPath(path)
-    if "://" in path or path.startswith("/") or pure.is_absolute() or ".." in pure.parts or "\\" in path:
+    if _URL.match(path) or "://" in path or path.startswith("/") or pure.is_absolute() or ".." in pure.parts \
+            or "\\" in path:
         return Problem(res["name"], None, None, "resource-path",
                        "a relative path inside the package folder (e.g. data/NAME.csv)",
                        f"path {path!r} (not read; frictionless was not run, so nothing is fetched from elsewhere)",
@@ -100,6 +214,19 @@ def _local_path_problem(res: dict, descriptor_file: str) -> Problem | None:
     return None
 
 
+def _located(res_name: str, rel_path: str, data: bytes, start: int) -> tuple[int, str | None]:
+    """The row (line) of byte offset `start`, and its field if the header says (the line up to `start`
+    must be valid UTF-8)."""
+    row = data.count(b"\n", 0, start) + 1
+    line_start = data.rfind(b"\n", 0, start) + 1
+    prefix = data[line_start:start].decode("utf-8", errors="replace").replace("\x00", "")
+    column = len(next(csv.reader([prefix + "x"]))) - 1  # which column the byte is in
+    header_end = data.find(b"\n")
+    header = next(csv.reader([data[:header_end if header_end >= 0 else len(data)]
+                              .decode("utf-8", errors="replace").replace("\x00", "").rstrip("\r")]), [])
+    return row, (header[column] if row > 1 and column < len(header) else None)
+
+
 def _utf8_problem(res_name: str, rel_path: str, data: bytes) -> Problem | None:
     """Locate the first byte that is not UTF-8: its row (line) and, if the header says, its field."""
     try:
@@ -107,29 +234,61 @@ def _utf8_problem(res_name: str, rel_path: str, data: bytes) -> Problem | None:
         return None
     except UnicodeDecodeError as exc:
         start = exc.start
-    row = data.count(b"\n", 0, start) + 1
-    line_start = data.rfind(b"\n", 0, start) + 1
-    # The line up to the bad byte is valid UTF-8; parsing it as CSV tells which column the byte is in.
-    prefix = data[line_start:start].decode("utf-8")
-    column = len(next(csv.reader([prefix + "\x00"]))) - 1
-    header_end = data.find(b"\n")
-    header = next(csv.reader([data[:header_end if header_end >= 0 else len(data)]
-                              .decode("utf-8", errors="replace").rstrip("\r")]), [])
-    field_name = header[column] if row > 1 and column < len(header) else None
+    row, field_name = _located(res_name, rel_path, data, start)
     return Problem(res_name, row, field_name, "encoding-error", "UTF-8 text",
                    f"byte 0x{data[start]:02x} at byte offset {start} is not valid UTF-8", rel_path)
 
 
-def read_package(path: str | os.PathLike | None = None) -> PackageFiles:
-    """Read the descriptor and every resource file, noting what cannot be read, and hash the bytes."""
+def byte_problems(res_name: str, rel_path: str | None, data: bytes) -> list[Problem]:
+    """What stops a file from being read as text at all: bytes that are not UTF-8, or a NUL byte
+    (which pandas and Stata would take for the end of the string, silently cutting the value)."""
+    utf8 = _utf8_problem(res_name, rel_path, data)
+    if utf8:
+        return [utf8]
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        row, field_name = _located(res_name, rel_path, data, nul)
+        return [Problem(res_name, row, field_name, "nul-byte", "text without NUL bytes",
+                        f"a NUL byte (0x00) at byte offset {nul}", rel_path)]
+    return []
+
+
+def _remote_problem(raw) -> Problem | None:
+    if isinstance(raw, str) and _URL.match(raw.strip()):
+        return Problem(None, None, None, "remote-package", "a local package folder or its datapackage.json",
+                       f"the URL {raw.strip()!r}: ztown does not fetch packages; download (and unzip) it first",
+                       raw.strip())
+    return None
+
+
+def read_package(path: str | os.PathLike | None = None, *, max_bytes: int | None = None) -> PackageFiles:
+    """Read the descriptor and every resource file, noting what cannot be read, and hash the bytes.
+
+    Only regular files inside the package folder are read, each up to the size cap (`max_bytes`,
+    else $ZTOWN_MAX_RESOURCE_BYTES, else DEFAULT_MAX_BYTES); anything else is a problem, not read.
+    """
+    raw = path if path is not None else os.environ.get(ENV_VAR) or None
+    remote = _remote_problem(str(raw) if isinstance(raw, (str, os.PathLike)) else raw)
+    if remote:
+        return PackageFiles(Path(remote.path), None, None, problems=[remote], frictionless_safe=False,
+                            source=remote.path)
     descriptor_path = resolve_descriptor(path)
     files = PackageFiles(descriptor_path, None, None)
     try:
-        files.descriptor_bytes = descriptor_path.read_bytes()
-    except OSError as exc:
-        files.problems.append(Problem(None, None, None, "missing-file",
-                                      f"a data package folder or its {DESCRIPTOR_NAME}",
-                                      f"cannot read {descriptor_path}: {exc.strerror or exc}", str(descriptor_path)))
+        cap = max_resource_bytes(max_bytes)
+    except ValueError as exc:
+        files.problems.append(Problem(None, None, None, "size-cap", "a positive whole number of bytes", str(exc),
+                                      None))
+        files.frictionless_safe = False
+        return files
+    try:
+        files.descriptor_bytes = read_inside(descriptor_path, descriptor_path.parent, DESCRIPTOR_MAX_BYTES,
+                                             str(descriptor_path))
+    except FileRefused as exc:
+        expected = (f"a data package folder or its {DESCRIPTOR_NAME}" if exc.kind == "missing-file"
+                    else exc.expected)
+        found = f"cannot read {descriptor_path}: no such file" if exc.kind == "missing-file" else exc.found
+        files.problems.append(Problem(None, None, None, exc.kind, expected, found, str(descriptor_path)))
         files.frictionless_safe = False
         return files
     files.descriptor = _parse_descriptor(files)
@@ -141,21 +300,32 @@ def read_package(path: str | os.PathLike | None = None) -> PackageFiles:
             files.problems.append(problem)
             files.frictionless_safe = False
             continue
-        file_path = descriptor_path.parent / res["path"]
         try:
-            data = file_path.read_bytes()
-        except OSError as exc:
-            files.problems.append(Problem(res["name"], None, None, "missing-file", f"the file {res['path']}",
-                                          f"cannot read it: {exc.strerror or exc}", res["path"]))
-            digest.update(f"resource\0{res['name']}\0{res['path']}\0unreadable\0".encode())
+            data = read_inside(descriptor_path.parent / res["path"], descriptor_path.parent, cap, res["path"])
+        except FileRefused as exc:
+            files.problems.append(exc.problem(res["name"], res["path"]))
+            if exc.kind != "missing-file":  # frictionless reports a missing file itself; the rest it would read
+                files.frictionless_safe = False
+            digest.update(f"resource\0{res['name']}\0{res['path']}\0refused\0{exc}\0".encode())
             continue
         files.data[res["name"]] = data
         digest.update(f"resource\0{res['name']}\0{res['path']}\0{len(data)}\0".encode() + data)
-        utf8 = _utf8_problem(res["name"], res["path"], data)
-        if utf8:
-            files.problems.append(utf8)
+        files.problems += byte_problems(res["name"], res["path"], data)
     files.content_hash = digest.hexdigest()
     return files
+
+
+def _depth(node) -> int:
+    """How deeply a parsed JSON value nests (iteratively: a deep value must not exhaust the stack)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                break
+            stack += [(v, depth + 1) for v in (value.values() if isinstance(value, dict) else value)]
+    return deepest
 
 
 def _parse_descriptor(files: PackageFiles) -> dict | None:
@@ -168,11 +338,20 @@ def _parse_descriptor(files: PackageFiles) -> dict | None:
                                       DESCRIPTOR_NAME))
         files.frictionless_safe = False
         return None
+    too_deep = False
     try:
         descriptor = json.loads(text)
     except json.JSONDecodeError as exc:
         files.problems.append(Problem(None, exc.lineno, None, "invalid-json", "a well-formed JSON descriptor",
                                       f"{exc.msg} at line {exc.lineno}, column {exc.colno}", DESCRIPTOR_NAME))
+        files.frictionless_safe = False
+        return None
+    except RecursionError:  # Python's parser recurses once per level
+        too_deep = True
+    if too_deep or _depth(descriptor) > MAX_JSON_DEPTH:
+        files.problems.append(Problem(None, None, None, "descriptor-too-deep",
+                                      f"a descriptor nested at most {MAX_JSON_DEPTH} levels deep",
+                                      f"JSON nested more than {MAX_JSON_DEPTH} levels deep", DESCRIPTOR_NAME))
         files.frictionless_safe = False
         return None
     if not isinstance(descriptor, dict):
@@ -199,7 +378,8 @@ def study_schema_problems(descriptor: dict) -> list[Problem]:
     changed types, and loosened constraints, categories, missing codes or keys."""
     problems: list[Problem] = []
     have = {r["name"]: r for r in _resources(descriptor)}
-    for want in schema.resources():
+    wanted = schema.resources()
+    for want in wanted:
         name = want["name"]
         res = have.get(name)
         if res is None:
@@ -208,6 +388,12 @@ def study_schema_problems(descriptor: dict) -> list[Problem]:
                                     DESCRIPTOR_NAME))
             continue
         problems += _resource_problems(name, want, res)
+    known = {w["name"] for w in wanted}
+    for name in have:
+        if name not in known:  # the exports and the book read every resource: an unknown one has no reader
+            problems.append(Problem(name, None, None, "unknown-resource",
+                                    f"only the study's resources ({', '.join(sorted(known))})",
+                                    f"a resource named {name}", DESCRIPTOR_NAME))
     return problems
 
 
@@ -229,12 +415,12 @@ def _resource_problems(name: str, want: dict, res: dict) -> list[Problem]:
     fields = [f for f in res_schema.get("fields", []) if isinstance(f, dict)] if isinstance(
         res_schema.get("fields"), list) else []
     by_name = {f.get("name"): f for f in fields}
+    known = {w["name"] for w in want_schema["fields"]}
+    unknown = [str(f.get("name")) for f in fields if f.get("name") not in known]
     for want_field in want_schema["fields"]:
         fname, ftype = want_field["name"], want_field["type"]
         fld = by_name.get(fname)
         if fld is None:
-            unknown = [str(f.get("name")) for f in fields if f.get("name") not in
-                       {w["name"] for w in want_schema["fields"]}]
             out.append(problem(fname, "missing-field", f"field {fname} of type {ftype}",
                                "no such field" + (f"; fields the study does not know: {', '.join(unknown)}"
                                                   if unknown else "")))
@@ -259,6 +445,16 @@ def _resource_problems(name: str, want: dict, res: dict) -> list[Problem]:
         if sorted(map(str, missing)) != sorted(map(str, want_missing)):
             out.append(problem(fname, "missing-values", f"missing-value codes {want_missing}",
                                f"missing-value codes {missing}"))
+        labels = [c.get("label") for key in ("categories", "missingValues") if isinstance(fld.get(key), list)
+                  for c in fld[key] if isinstance(c, dict) and "label" in c]
+        if any(not isinstance(label, str) for label in labels):
+            out.append(problem(fname, "label-type", "text labels for categories and missing-value codes",
+                               f"labels {[lab for lab in labels if not isinstance(lab, str)][:3]}"))
+    if not unknown and len(fields) != len(by_name):
+        out.append(problem(None, "duplicate-field", "each field once", "a field name listed twice"))
+    for extra in unknown:  # an extra column would reach the exports with a type none of them knows
+        out.append(problem(extra, "unknown-field", f"only the study's fields of resource {name}",
+                           f"a field named {extra}"))
     if res_schema.get("primaryKey") != want_schema["primaryKey"]:
         out.append(problem(", ".join(want_schema["primaryKey"]), "primary-key-declared",
                            f"primary key {want_schema['primaryKey']}", f"primary key {res_schema.get('primaryKey')}"))
@@ -347,6 +543,13 @@ def map_frictionless_error(err: dict, resource: str | None, path: str | None, de
                        f"{what} at column {err.get('fieldNumber')}: {_found_cell(cell)}", path)
     if kind == "blank-row":
         return Problem(resource, row, None, kind, "a data row", "a blank row", path)
+    if kind in ("hash-count", "byte-count"):
+        m = re.search(r'expected is "(.*)" and actual is "(.*)"', note)
+        what = "SHA-256" if kind == "hash-count" else "size in bytes"
+        expected = "the file the descriptor describes" + (f" ({what} {m.group(1)})" if m else "")
+        found = (f"{what} {m.group(2)}: the file changed after the descriptor was written (if on purpose, update "
+                 "the resource's bytes and hash, e.g. with ztown.validate.restamp)") if m else note
+        return Problem(resource, None, None, kind, expected, found, path)
     title = (err.get("title") or kind.replace("-", " ")).lower()
     return Problem(resource, row, fname, kind, f"no {title} ({err.get('description') or 'frictionless check'})",
                    note or err.get("message", ""), path)
@@ -430,26 +633,34 @@ class ValidationReport:
     problems: list[Problem]
     rows: dict[str, int] = field(default_factory=dict)  # data rows per resource, as frictionless read them
     cached: str = ""  # "memory", "disk", or "" if validated now
+    source: str = ""  # how messages name the package, if not by `package`
+    # the typed frames and missing table parsed while validating (a fresh, valid check only; never cached)
+    frames: dict | None = field(default=None, repr=False, compare=False)
+    missing: object = field(default=None, repr=False, compare=False)
 
     @property
     def valid(self) -> bool:
         return not self.problems
 
+    @property
+    def name(self) -> str:
+        return self.source or str(self.package)
+
     def summary(self) -> str:
         """One line for a valid package, or the full problem list."""
         if self.valid:
             rows = f", {sum(self.rows.values())} data rows" if self.rows else ""
-            return (f"valid: {self.package} ({len(self.rows)} resources{rows}; "
+            return (f"valid: {self.name} ({len(self.rows)} resources{rows}; "
                     f"sha256 {self.content_hash[:12]})")
-        return str(DataPackageError(str(self.package), self.problems))
+        return str(DataPackageError(self.name, self.problems))
 
     def to_dict(self) -> dict:
-        return {"valid": self.valid, "package": str(self.package), "content_hash": self.content_hash,
+        return {"valid": self.valid, "package": self.name, "content_hash": self.content_hash,
                 "rows": self.rows, "problems": [p.to_dict() for p in self.problems]}
 
     def raise_if_invalid(self) -> None:
         if not self.valid:
-            raise DataPackageError(str(self.package), self.problems)
+            raise DataPackageError(self.name, self.problems)
 
 
 def cache_dir() -> Path:
@@ -471,8 +682,8 @@ def checker_fingerprint() -> str:
         frictionless_version = "absent"
     digest = hashlib.sha256()
     digest.update(f"frictionless={frictionless_version}\0ztown={__version__}\0".encode())
-    for module in (Path(__file__), Path(__file__).with_name("errors.py")):
-        digest.update(module.read_bytes())
+    for name in ("validate.py", "errors.py", "loader.py"):  # the checks, the Problem, the reading rules
+        digest.update(Path(__file__).with_name(name).read_bytes())
     digest.update(json.dumps(schema.resources(), sort_keys=True).encode())
     return digest.hexdigest()
 
@@ -524,32 +735,99 @@ def _store(content_hash: str, entry: dict) -> None:
         pass  # a read-only cache folder only costs a re-validation next time
 
 
+_UNREADABLE_KINDS = ("source-error", "scheme-error", "encoding-error", "format-error")
+
+
+def _reported_by(problem: Problem, found: list[Problem]) -> bool:
+    """Whether frictionless already reported this place: the same cell or row, any header problem for a
+    header problem, or a file it could not read for a whole-file problem (not a mere hash mismatch)."""
+    for p in found:
+        if p.resource != problem.resource:
+            continue
+        if problem.row is None:
+            if p.kind in _UNREADABLE_KINDS:
+                return True
+        elif p.row == problem.row and (p.field in (None, problem.field) or problem.row == 1):
+            return True
+    return False
+
+
+def reading_problems(files: PackageFiles, skip: set[str]) -> tuple[list[Problem], dict, object]:
+    """Layer 4: parse the resources by the loader's reading rules (those not in `skip`)."""
+    from .loader import parse_resources  # the loader imports this module
+
+    data = {name: raw for name, raw in files.data.items() if name not in skip}
+    try:
+        frames, missing, problems = parse_resources(files.descriptor, data)
+    except Exception as exc:  # a descriptor shape the loader cannot follow: say so, never a traceback
+        return [Problem(None, None, None, "reading-rules", "a package the loader can read",
+                        f"{type(exc).__name__}: {exc}", DESCRIPTOR_NAME)], {}, None
+    return problems, frames, missing
+
+
 def check_files(files: PackageFiles, *, use_cache: bool = True) -> ValidationReport:
-    """Validate bytes already read by `read_package`, using and filling the cache."""
+    """Validate bytes already read by `read_package`. A cached result for the same bytes is used unless
+    `use_cache` is False; a fresh result is always stored (so `use_cache=False` refreshes the cache)."""
+    source = files.source
     if files.descriptor_bytes is None:  # nothing to hash or validate
-        return ValidationReport(files.descriptor_path, "", list(files.problems))
+        return ValidationReport(files.descriptor_path, "", list(files.problems), source=source)
     if use_cache:
         entry, where = _cached(files.content_hash)
         if entry is not None:
             try:
                 return ValidationReport(files.descriptor_path, files.content_hash,
-                                        [Problem(**p) for p in entry["problems"]], dict(entry["rows"]), where)
+                                        [Problem(**p) for p in entry["problems"]], dict(entry["rows"]), where,
+                                        source=source)
             except (KeyError, TypeError):
                 pass  # an entry of another shape: validate afresh and overwrite it
     problems = list(files.problems)
     rows: dict[str, int] = {}
+    frames, missing = {}, None
     if files.descriptor is not None:
-        problems += study_schema_problems(files.descriptor)
-    if files.frictionless_safe:
-        found, rows = frictionless_problems(files)
-        problems += found
+        try:
+            study = study_schema_problems(files.descriptor)
+        except Exception as exc:  # a descriptor of a shape no check foresaw: refuse it, never a traceback
+            study = [Problem(None, None, None, "study-schema", "a descriptor of the study's shape",
+                             f"{type(exc).__name__}: {exc}", DESCRIPTOR_NAME)]
+        problems += study
+        found: list[Problem] = []
+        if files.frictionless_safe:
+            found, rows = frictionless_problems(files)
+            problems += found
+        # the reading rules need a descriptor that fits the study and bytes that are text
+        skip = {p.resource for p in problems if p.resource and (p.path == DESCRIPTOR_NAME or p.kind in (
+            "encoding-error", "nul-byte"))}
+        if not any(p.resource is None and p.path == DESCRIPTOR_NAME for p in study):
+            reading, frames, missing = reading_problems(files, skip)
+            problems += [p for p in reading if not _reported_by(p, found)]
     entry = {"content_hash": files.content_hash, "checker": checker_fingerprint(),
              "problems": [p.to_dict() for p in problems], "rows": rows}
-    if use_cache:
-        _store(files.content_hash, entry)
-    return ValidationReport(files.descriptor_path, files.content_hash, problems, rows)
+    _store(files.content_hash, entry)
+    report = ValidationReport(files.descriptor_path, files.content_hash, problems, rows, source=source)
+    if not problems:
+        report.frames, report.missing = frames, missing
+    return report
 
 
-def validate_package(path: str | os.PathLike | None = None, *, use_cache: bool = True) -> ValidationReport:
+def validate_package(path: str | os.PathLike | None = None, *, use_cache: bool = True,
+                     max_bytes: int | None = None) -> ValidationReport:
     """Check the package at `path` (folder or datapackage.json; default as for `ztown.load`)."""
-    return check_files(read_package(path), use_cache=use_cache)
+    return check_files(read_package(path, max_bytes=max_bytes), use_cache=use_cache)
+
+
+def restamp(path: str | os.PathLike | None = None) -> Path:
+    """Rewrite the `bytes` and `hash` of every resource in the descriptor from the files as they are now.
+
+    For a package whose data were changed on purpose (frictionless refuses a file whose size or
+    SHA-256 differ from the descriptor's). Only the descriptor is written, in the generator's layout.
+    """
+    files = read_package(path)
+    refused = [p for p in files.problems if p.kind not in ("encoding-error", "nul-byte")]
+    if files.descriptor is None or refused:
+        raise DataPackageError(files.source or str(files.descriptor_path), refused or files.problems)
+    schema.stamp_resources(files.descriptor, files.data)
+    text = json.dumps(files.descriptor, ensure_ascii=False, indent=2) + "\n"
+    with tempfile.NamedTemporaryFile("w", dir=files.base, suffix=".tmp", delete=False, encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(fh.name, files.descriptor_path)
+    return files.descriptor_path

@@ -18,14 +18,16 @@ def run(args) -> int:
 
 def add_subcommand(sub) -> None:
     p = sub.add_parser(
-        "validate", help="validate a data package (frictionless checks plus the study's schema)",
-        description="Validate a data package with frictionless and against the study's schema. Prints 'valid' "
-                    "with a one-line summary (exit 0), or every problem with its file, resource, row and field "
-                    "(exit 1). Results are cached by a hash of the bytes.")
-    p.add_argument("path", nargs="?", default=None,
+        "validate", help="validate a data package (frictionless checks, the study's schema, the reading rules)",
+        description="Validate a data package with frictionless, against the study's schema and by the reading "
+                    "rules that `ztown.load` and `ztown export` apply, so that exit 0 means the package loads and "
+                    "exports. Prints 'valid' with a one-line summary (exit 0), or every problem with its file, "
+                    "resource, row and field (exit 1). Results are cached by a hash of the bytes.")
+    p.add_argument("path", nargs="?", default=None, metavar="PACKAGE",
                    help="package folder or its datapackage.json (default: $ZTOWN_DATAPACKAGE, else the "
                         "repository's datapackage/)")
     p.add_argument("--json", action="store_true",
                    help="print a machine-readable report: valid, package, content_hash, rows, problems")
-    p.add_argument("--no-cache", action="store_true", help="validate afresh, ignoring cached results")
+    p.add_argument("--no-cache", action="store_true",
+                   help="validate afresh, ignoring cached results (the fresh result is stored for later runs)")
     p.set_defaults(func=run)
