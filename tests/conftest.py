@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ztown.paths import default_datapackage
+from ztown.validate import restamp
 
 # hooks of the plugin (pytest registers the pytest_* names of a conftest module)
 from published_results import pytest_collection_modifyitems, pytest_configure  # noqa: F401
@@ -61,6 +62,7 @@ def small_package(tmp_path_factory, package_copy) -> Path:
     shutil.copytree(package_copy, target)
     for name, n in SMALL_ROWS.items():
         _keep_first_rows(target / "data" / f"{name}.csv", n)
+    restamp(target)  # the descriptor records each file's bytes and hash
     return target
 
 

@@ -693,9 +693,12 @@ def write_package(out_dir: str | Path, seed: int = DEFAULT_SEED, overrides: dict
     out = Path(out_dir)
     (out / "data").mkdir(parents=True, exist_ok=True)
     descriptor = schema.build_descriptor(seed=int(params["seed"].value), generator_version=GENERATOR_VERSION)
+    data = {}
     for res in descriptor["resources"]:
         df = frames[res["name"]][[f["name"] for f in res["schema"]["fields"]]]
-        (out / res["path"]).write_bytes(to_csv_bytes(df))
+        data[res["name"]] = to_csv_bytes(df)
+        (out / res["path"]).write_bytes(data[res["name"]])
+    schema.stamp_resources(descriptor, data)  # each resource's bytes and sha256 hash
     path = out / "datapackage.json"
     path.write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return path
