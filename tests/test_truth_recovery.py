@@ -19,6 +19,11 @@ from ztown import montecarlo, synth
 
 TEST_REPLICATIONS = 60
 RERUN = 2  # replications of each cached study re-run to check that it is current
+# A finding of the full study, stated in the appendix: the Oaxaca-Blinder "unexplained" part is biased
+# (about -0.6 SE at 1000 replications), because the cause indices carry measurement error and the pooled
+# model's Z-town indicator takes up what the attenuated cause coefficients miss. It is held to a stated,
+# looser limit instead of 0.5 SE, so that a further loss still fails.
+KNOWN_BIAS = {("Oaxaca-Blinder part", "oaxaca_unexplained"): 1.0}
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +74,10 @@ def test_coverage_within_binomial_bounds(small_summary, estimator):
 @pytest.mark.parametrize("estimator", _book_estimators())
 def test_bias_small_relative_to_standard_error(small_summary, estimator):
     rows = small_summary[small_summary["estimator"] == estimator]
-    worst = rows.loc[rows["bias_over_se"].abs().idxmax()]
-    assert abs(worst["bias_over_se"]) < 0.5, f"{estimator}, {worst['parameter']}: bias {worst['bias_over_se']:.2f} SE"
+    limit = np.array([KNOWN_BIAS.get((estimator, p), 0.5) for p in rows["parameter"]])
+    excess = rows["bias_over_se"].abs().to_numpy() / limit
+    worst = rows.iloc[int(np.argmax(excess))]
+    assert excess.max() < 1, f"{estimator}, {worst['parameter']}: bias {worst['bias_over_se']:.2f} SE"
 
 
 def test_reported_standard_errors_match_the_spread(small_summary):
