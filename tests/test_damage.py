@@ -9,9 +9,7 @@ import io
 import json
 import os
 import shutil
-import signal
 import zipfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -20,6 +18,7 @@ import pandas.testing as pd_testing
 import pytest
 
 import ztown
+from timeouts import deadline
 from ztown import DataPackageError
 from ztown.cli import main as ztown_main
 from ztown.export import FORMATS, export
@@ -283,19 +282,6 @@ def test_a_remote_resource_path_is_refused_without_fetching(small_copy, monkeypa
 
 
 
-@contextmanager
-def deadline(seconds: int):
-    """Fail, instead of hanging the suite, if the block takes longer than `seconds`."""
-    def expired(signum, frame):
-        raise TimeoutError(f"no answer within {seconds} s: a hang")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def set_text(resource: str, old: bytes, new: bytes) -> Callable[[Path], None]:

@@ -5,29 +5,16 @@ from __future__ import annotations
 
 import gzip
 import os
-import signal
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 import ztown.validate as validate
+from timeouts import deadline
 from ztown import DataPackageError
 from ztown.validate import FileRefused, read_inside, read_package
 
 
-@contextmanager
-def deadline(seconds: int):
-    def expired(signum, frame):
-        raise TimeoutError(f"no answer within {seconds} s: a hang")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def refusal(path: Path, root: Path, cap: int = 10_000) -> FileRefused:
