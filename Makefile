@@ -40,7 +40,7 @@ book: $(STAMP)
 # nbval: every notebook re-executed once and each output compared with the committed one; the
 # sanitizer masks numbers and images, which the "published results" check after each notebook
 # (tests/published_results.py, loaded by tests/conftest.py: keep `tests` in the command) compares
-# at their stated tolerances with ztown.replicate.
+# at their stated tolerances with ztown.publication.replicate.
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadscope tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
 

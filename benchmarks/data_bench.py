@@ -35,11 +35,11 @@ sys.path.insert(0, str(REPO / "src"))
 LOAD_CHILD = """
 import json, sys, time
 t0 = time.perf_counter()
-import ztown.loader  # pandas and numpy; frictionless only if validation is needed
+import ztown.data.loader  # pandas and numpy; frictionless only if validation is needed
 t1 = time.perf_counter()
-data = ztown.loader.load(sys.argv[1])
+data = ztown.data.loader.load(sys.argv[1])
 t2 = time.perf_counter()
-ztown.loader.load(sys.argv[1])
+ztown.data.loader.load(sys.argv[1])
 t3 = time.perf_counter()
 print(json.dumps({"imports": t1 - t0, "work": t2 - t1, "again": t3 - t2,
                   "frictionless_imported": "frictionless" in sys.modules,
@@ -109,7 +109,7 @@ def bench_synth(sizes: list[int], scratch: Path, repeats: int, env: dict[str, st
         runs = []
         for i in range(repeats):
             out = scratch / f"synth-x{size}-{i}"
-            argv = ["ztown.synth", "synth", "--out", str(out), "--set", f"size_multiplier={size}"]
+            argv = ["ztown.data.synth", "synth", "--out", str(out), "--set", f"size_multiplier={size}"]
             runs.append(run_child(CLI_CHILD, argv, env))
             csv_files = list((out / "data").iterdir())
             mib = sum(p.stat().st_size for p in csv_files) / 2**20

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ztown.paths import default_datapackage
-from ztown.validate import restamp
+from ztown.data.validate import restamp
 
 # hooks of the plugin (pytest registers the pytest_* names of a conftest module)
 from published_results import pytest_collection_modifyitems, pytest_configure  # noqa: F401
@@ -35,7 +34,7 @@ def isolated_cache(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def committed_package() -> Path:
     """The repository's datapackage/ folder (read only: never write into it)."""
-    return default_datapackage()
+    return Path(__file__).resolve().parents[1] / "datapackage"
 
 
 @pytest.fixture(scope="session")
@@ -76,8 +75,9 @@ def small_copy(tmp_path, small_package) -> Path:
 
 @pytest.fixture
 def no_env_package(monkeypatch) -> None:
-    """Make `load()` without a path mean the repository's package, whatever the caller's shell says."""
+    """Make `load()` without a path mean the project's package, whatever the caller's shell says."""
     monkeypatch.delenv("ZTOWN_DATAPACKAGE", raising=False)
+    monkeypatch.delenv("ZTOWN_PROJECT", raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ ones after tests/nbval_sanitize.cfg has masked the numbers and images: it checks
 structure and the kinds of every output. This plugin adds one item after each notebook's last cell,
 "published results", which takes the outputs nbval's run produced and compares every glued value,
 table cell, printed number, figure (image and data) and claim with the committed notebook, at the
-tolerances of `ztown.replicate` (the engine `ztown replicate` uses). So each notebook is executed
+tolerances of `ztown.publication.replicate` (the engine `ztown replicate` uses). So each notebook is executed
 once, and still every published number is checked.
 
 The session's results, figure data and Monte Carlo studies computed on the fly go to a temporary
@@ -86,8 +86,8 @@ class PublishedResults(pytest.Item):
     def runtest(self):
         import nbformat
 
-        from ztown.paths import REPO_ROOT, figure_data_dir
-        from ztown.replicate import compare_notebook
+        from ztown.data.paths import figure_data_dir
+        from ztown.publication.replicate import compare_notebook
 
         missing = [c.cell_num for c in self.cells if c.test_outputs is None]
         if len(missing) == len(self.cells):
@@ -106,7 +106,7 @@ class PublishedResults(pytest.Item):
         for n, cell in enumerate(code_cells):
             cell.outputs = outputs.get(n, cell.outputs)
         checks = compare_notebook(self.path.stem, published, reproduced, self.path.parent / "figure_data",
-                                  figure_data_dir(), keep_failures=REPO_ROOT / "_build" / "test-images")
+                                  figure_data_dir(), keep_failures=Path(__file__).resolve().parents[1] / "_build" / "test-images")
         failed = [c for c in checks if not c.passed]
         self.user_properties.append(("checks", len(checks)))
         if failed:

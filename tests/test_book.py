@@ -22,8 +22,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ztown.book import book_lock
-from ztown.paths import REPO_ROOT
+from ztown.publication.book import book_lock
+
+REPO_ROOT = Path(__file__).resolve().parents[1]  # the checkout these tests belong to
 
 BOOK_ROOT = REPO_ROOT
 HTML_DIR = BOOK_ROOT / "_build" / "html"
@@ -280,15 +281,15 @@ def test_execution_cache_and_figure_data_are_keyed_by_the_data_package(tmp_path)
 
 
 def _hash16(descriptor: Path) -> str:
-    from ztown.book import data_package_hash
+    from ztown.publication.book import data_package_hash
     return data_package_hash(descriptor)[:16]
 
 
 # --- the pieces the cache key and the generated pages rely on ---------------------------------
 
 def test_data_hash_follows_every_data_file(tmp_path):
-    from ztown.book import data_package_hash
-    from ztown.errors import DataPackageError
+    from ztown.publication.book import data_package_hash
+    from ztown.data.errors import DataPackageError
 
     package = tmp_path / "datapackage"
     shutil.copytree(REPO_ROOT / "datapackage", package)
@@ -306,7 +307,7 @@ def test_data_hash_follows_every_data_file(tmp_path):
 
 def test_generated_pages_are_rewritten_only_when_changed(tmp_path):
     """Unchanged pages keep their mtime (so Sphinx does not re-read them); stale pages go."""
-    from ztown.sphinxext import _sync_tree
+    from ztown.publication.sphinxext import _sync_tree
 
     fresh, target = tmp_path / "fresh", tmp_path / "target"
     fresh.mkdir()
@@ -330,7 +331,7 @@ def test_generated_pages_are_rewritten_only_when_changed(tmp_path):
 def test_replication_report_page_builds_without_warning_with_or_without_a_report(tmp_path):
     """The "Replication report" page: a plain note when no replication has run, else the report,
     differences with Markdown-hostile characters included, and the book still builds under -W -n."""
-    from ztown import replicate
+    from ztown.publication import replicate
 
     book = scratch_book(tmp_path / "book", {"probe": ["print('probe')"]})
     toc = (book / "_toc.yml").read_text(encoding="utf-8") + "  - file: book/generated/replication\n"

@@ -22,8 +22,9 @@ from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
 
-from ztown.book import book_lock
-from ztown.paths import REPO_ROOT
+from ztown.publication.book import book_lock
+
+REPO_ROOT = Path(__file__).resolve().parents[1]  # the checkout these tests belong to
 
 pytestmark = pytest.mark.browser
 

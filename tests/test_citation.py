@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 import ztown
-from ztown.codebook import AUTHOR, BOOK_TITLE, CODE_LICENSE, REPOSITORY_URL
-from ztown.paths import REPO_ROOT
+from ztown.publication.codebook import AUTHOR, BOOK_TITLE, CODE_LICENSE, REPOSITORY_URL
+
+REPO_ROOT = Path(__file__).resolve().parents[1]  # the checkout these tests belong to
 
 CFF = REPO_ROOT / "CITATION.cff"
 CFFCONVERT = Path(sys.executable).with_name("cffconvert")

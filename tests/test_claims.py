@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ztown import claims
+from ztown.analysis import claims
 
 
 @pytest.mark.parametrize("lo,hi,sign,expected", [

@@ -181,7 +181,7 @@ def test_the_profiles_reject_a_damaged_descriptor(committed_package, damage, pro
 def test_a_descriptor_with_creation_date_homepage_and_file_stats_is_a_valid_data_package_v2(committed_package):
     """What the generator writes now (created, homepage, each resource's bytes and sha256 hash) passes the
     v2 profiles, whether or not the committed package has been regenerated yet."""
-    from ztown import schema
+    from ztown.data import schema
 
     descriptor = schema.build_descriptor(seed=schema.DEFAULT_SEED, generator_version="test")
     schema.stamp_resources(descriptor, {r["name"]: (committed_package / r["path"]).read_bytes()

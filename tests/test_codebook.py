@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ztown.codebook import GENERATED_NOTE, glossary_terms, label_for, md_escape, write_pages
-from ztown.constructs import CONSTRUCTS, GLOSSARY, ITEMS
-from ztown.paths import REPO_ROOT
+from ztown.publication.codebook import GENERATED_NOTE, glossary_terms, label_for, md_escape, write_pages
+from ztown.data.constructs import CONSTRUCTS, GLOSSARY, ITEMS
+
+REPO_ROOT = Path(__file__).resolve().parents[1]  # the checkout these tests belong to
 
 # markup characters in a description must come out as plain text
 NASTY = r"a | b * c _d_ `e` $x$ {{ sub }} <b> [link](x) \ ~y~ & #5 {ref}`z`"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from ztown import cs_did, panel
+from ztown.analysis import cs_did, panel
 
 
 @pytest.fixture(scope="module")

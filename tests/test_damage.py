@@ -21,8 +21,8 @@ import ztown
 from timeouts import deadline
 from ztown import DataPackageError
 from ztown.cli import main as ztown_main
-from ztown.export import FORMATS, export
-from ztown.validate import restamp
+from ztown.data.export import FORMATS, export
+from ztown.data.validate import restamp
 
 
 # ----------------------------------------------------------------------------- ways to damage
@@ -262,7 +262,7 @@ def test_every_problem_is_listed_not_only_the_first(small_copy):
 
 
 def test_a_remote_resource_path_is_refused_without_fetching(small_copy, monkeypatch):
-    import ztown.validate as validate
+    import ztown.data.validate as validate
 
     def no_frictionless(files):
         raise AssertionError("frictionless must not run on a package with a remote path")

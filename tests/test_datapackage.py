@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from ztown import schema
+from ztown.data import schema
 from ztown.cli import main as ztown_main
-from ztown.validate import restamp, study_schema_problems, validate_package
+from ztown.data.validate import restamp, study_schema_problems, validate_package
 
 BIN = Path(sys.executable).parent
 
@@ -118,7 +118,7 @@ def test_a_changed_file_is_refused_by_its_hash_until_restamped(small_copy):
 
 def test_validate_no_cache_stores_its_fresh_result(small_copy, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ZTOWN_CACHE_DIR", str(tmp_path / "cache"))
-    from ztown import validate
+    from ztown.data import validate
     validate.clear_memory_cache()
     assert ztown_main(["validate", str(small_copy), "--no-cache"]) == 0
     assert len(list((tmp_path / "cache" / "validation").glob("*.json"))) == 1

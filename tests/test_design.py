@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ztown import design, models, scales, scenarios
-from ztown.constructs import CAUSE_IDS
+from ztown.analysis import design, models, scales, scenarios
+from ztown.data.constructs import CAUSE_IDS
 
 TOL = 1e-10  # shuffling the frame must not change any result beyond floating-point summation order
 

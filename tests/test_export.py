@@ -16,15 +16,15 @@ import pyarrow.parquet as pq
 import pyreadstat
 import pytest
 
-from ztown import export_cli
+from ztown.cli import export as export_cli
 from ztown.cli import SUBCOMMAND_MODULES
-from ztown.codebook import resource_kind
+from ztown.data.schema import resource_kind
 from ztown import DataPackageError
-from ztown.export import (
+from ztown.data.export import (
     DUCKDB_FILENAME, FORMATS, MISSING_TABLE, VALUE_LABEL_TABLE, arrow_table, dependency_order, export, stata_label,
     stata_name,
 )
-from ztown.loader import StudyData, read_frames
+from ztown.data.loader import StudyData, read_frames
 
 STATA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
 
@@ -486,7 +486,7 @@ def run_export_cli(argv: list[str]) -> int:
 
 
 def test_cli_takes_the_package_first_as_validate_does(small_package, tmp_path, capsys):
-    assert "ztown.export_cli" in SUBCOMMAND_MODULES
+    assert "ztown.cli.export" in SUBCOMMAND_MODULES
     assert run_export_cli(["export", str(small_package), str(tmp_path / "a"), "--format", "parquet"]) == 0
     assert "regions.parquet" in capsys.readouterr().out
     assert (tmp_path / "a" / "respondents.parquet").is_file()

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-import ztown.validate as validate
+import ztown.data.validate as validate
 from timeouts import deadline
 from ztown import DataPackageError
-from ztown.validate import FileRefused, read_inside, read_package
+from ztown.data.validate import FileRefused, read_inside, read_package
 
 
 

@@ -61,8 +61,8 @@ def test_a_core_install_validates_loads_and_exports_parquet(small_package, tmp_p
         import json, sys
         import ztown
         from ztown.cli import main
-        from ztown.export import export
-        from ztown.validate import validate_package
+        from ztown.data.export import export
+        from ztown.data.validate import validate_package
         assert validate_package({str(small_package)!r}, use_cache=False).valid
         data = ztown.load({str(small_package)!r})
         written = export(data, "parquet", "out")

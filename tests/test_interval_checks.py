@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ztown import interval_checks, montecarlo
+from ztown.analysis import interval_checks, montecarlo
 
 
 def _reps(covered_share: dict[str, float], n: int) -> pd.DataFrame:

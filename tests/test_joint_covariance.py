@@ -3,8 +3,8 @@
 The Oaxaca parts and total, the paths' effectiveness changes and "all five paths" combine the pooled
 OLS coefficients b with the five correlated cause gaps d (and the controls' coefficients); the
 satisfied-share changes combine the ordered logit with d. Their SEs come from one stacked covariance
-(`ztown.jointcov`). Here they are compared, on the committed data, with two direct computations
-that re-estimate everything on resampled villages with plain numpy (no ztown.jointcov):
+(`ztown.analysis.jointcov`). Here they are compared, on the committed data, with two direct computations
+that re-estimate everything on resampled villages with plain numpy (no ztown.analysis.jointcov):
 
 1. the delete-one-village jackknife, V = (G - 1)/G sum_g (theta_(g) - theta)^2, exact refits,
    deterministic. For the linear pieces it is CR3, a little larger than our CR2: a Z-town contrast
@@ -34,9 +34,9 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from ztown import models, ordinal, scales, scenarios
-from ztown.constructs import CAUSE_IDS
-from ztown.design import TOWNS, town_contrast
+from ztown.analysis import models, ordinal, scales, scenarios
+from ztown.data.constructs import CAUSE_IDS
+from ztown.analysis.design import TOWNS, town_contrast
 
 JACKKNIFE_BOUNDS = (0.97, 1.10)
 JACKKNIFE_BOUNDS_SIMULATED = (0.90, 1.10)

@@ -6,17 +6,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 import pytest
 
 import ztown
-import ztown.validate as validate
-from ztown import DataPackageError, schema
-from ztown.loader import StudyData
+import ztown.data.validate as validate
+from ztown import DataPackageError
+from ztown.data import schema
+from ztown.data.loader import StudyData
 
 PLAIN_DTYPES = {"integer": "Int64", "number": "float64", "boolean": "boolean", "string": "string"}
 
@@ -111,10 +114,28 @@ def test_path_may_be_the_folder_the_descriptor_or_the_environment(small_package,
     assert by_env.path == small_package / "datapackage.json"
 
 
-def test_default_is_the_repository_package_from_any_directory(no_env_package, monkeypatch, tmp_path,
-                                                               committed_package):
-    monkeypatch.chdir(tmp_path)
+def test_default_is_the_package_of_the_project_worked_in(no_env_package, monkeypatch, committed_package):
+    """From any folder inside the project the default is its datapackage/, found upward."""
+    monkeypatch.delenv("ZTOWN_PROJECT", raising=False)
+    monkeypatch.chdir(committed_package.parent / "notebooks" / "montecarlo")
     assert ztown.load().path == committed_package / "datapackage.json"
+
+
+def test_a_copy_of_the_project_reads_its_own_package(no_env_package, monkeypatch, tmp_path, small_package):
+    """Not the checkout the code was installed from (issue 11)."""
+    monkeypatch.delenv("ZTOWN_PROJECT", raising=False)
+    shutil.copytree(small_package, tmp_path / "copy" / "datapackage")
+    (tmp_path / "copy" / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "copy" / "notebooks")
+    assert ztown.load().path == (tmp_path / "copy" / "datapackage" / "datapackage.json").resolve()
+
+
+def test_outside_any_project_the_default_is_a_clear_error(no_env_package, monkeypatch, tmp_path):
+    monkeypatch.delenv("ZTOWN_PROJECT", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataPackageError, match="no-project") as caught:
+        ztown.load()
+    assert "ZTOWN_DATAPACKAGE" in str(caught.value)
 
 
 def test_a_missing_package_is_a_clear_error(tmp_path):
@@ -248,7 +269,7 @@ def test_a_warm_load_does_not_need_frictionless(committed_package, monkeypatch):
 
 def test_loader_refuses_a_value_frictionless_let_through(tmp_path):
     """A descriptor may declare categories without an enum; the loader must not turn an unknown code into NA."""
-    from ztown.loader import read_frames
+    from ztown.data.loader import read_frames
 
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "t.csv").write_text("code\nA\nB\nX\n", encoding="utf-8")
@@ -317,7 +338,7 @@ def test_the_size_cap_is_a_parameter_and_an_environment_variable(small_copy, mon
 
 
 def test_the_reading_rules_refuse_what_frictionless_lets_through_and_say_which_rule():
-    from ztown.loader import parse_resources
+    from ztown.data.loader import parse_resources
 
     cells = {"3": None, "-12": None, "0": None, " 3": "integer-format", "+3": "integer-format",
              "03": "integer-format", "1_000": "integer-format", "1,000": "integer-format", "３": "integer-format",

@@ -10,8 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ztown import models, scales, scenarios, synth
-from ztown.constructs import CAUSE_IDS
+from ztown.analysis import models, scales, scenarios
+
+from ztown.data import synth
+from ztown.data.constructs import CAUSE_IDS
 
 
 def _close(est, se, truth):

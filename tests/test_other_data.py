@@ -27,7 +27,9 @@ import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
-from ztown import claims, synth
+from ztown.analysis import claims
+
+from ztown.data import synth
 
 ROOT = Path(__file__).resolve().parents[1]
 OTHER_SEED = 7
@@ -115,7 +117,7 @@ def test_a_run_on_other_data_leaves_the_source_tree_as_it_was(other_book):
                              if before.get(k) != after.get(k)}
     # what it wrote went to the results folder: every figure's data, and the Monte Carlo study of
     # the other data's parameters (no committed study matches them)
-    from ztown.replicate import figure_data_files
+    from ztown.publication.replicate import figure_data_files
 
     linked = {f for nb in executed.values() for f in figure_data_files(nb)}
     written = {p.name for p in (root / "results" / "figure_data").glob("*.csv")}

@@ -1,4 +1,4 @@
-"""Tests of the village-panel estimators (ztown.panel) against the generator's known truth.
+"""Tests of the village-panel estimators (ztown.analysis.panel) against the generator's known truth.
 
 Tolerances. Each recovery check asks |estimate - truth| < 4 SE (a 4-SE miss has probability
 6e-5 per estimate if the SE is right, so a failure means bias or a wrong SE, not bad luck) AND
@@ -15,9 +15,9 @@ import pytest
 from statsmodels.regression.linear_model import OLS, WLS
 
 import ztown
-from ztown import panel as P
-from ztown import synth
-from ztown.errors import DataPackageError
+from ztown.analysis import panel as P
+from ztown.data import synth
+from ztown.data.errors import DataPackageError
 
 SEED = synth.DEFAULT_SEED
 WINDOW = P.DEFAULT_WINDOW

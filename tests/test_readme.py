@@ -23,10 +23,10 @@ def test_readme_has_the_replication_sections():
 
 
 def test_reviewers_section_states_the_tolerances_the_code_uses():
-    """The README's tolerance table and image threshold are those of ztown.replicate."""
+    """The README's tolerance table and image threshold are those of ztown.publication.replicate."""
     import re
 
-    from ztown.replicate import IMAGE_RMS_TOLERANCE, TOLERANCES
+    from ztown.publication.replicate import IMAGE_RMS_TOLERANCE, TOLERANCES
 
     section = README.split("## For reviewers", 1)[1].split("\n## ", 1)[0]
     assert "make replicate" in section and "How long" in section

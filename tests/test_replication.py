@@ -1,4 +1,4 @@
-"""The replication engine (ztown.replicate): it passes what reproduces, and it bites.
+"""The replication engine (ztown.publication.replicate): it passes what reproduces, and it bites.
 
 The comparisons run on the committed notebooks and figure data against copies of themselves, one
 published result perturbed at a time: a glued number by 1e-4 relative, a table cell by two units of
@@ -26,9 +26,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ztown import replicate as R
-from ztown.paths import NOTEBOOKS_DIR, REPO_ROOT
+from ztown.publication import replicate as R
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 FIGURE_DATA = NOTEBOOKS_DIR / "figure_data"
 CHAPTERS = R.chapter_notebooks()
 
@@ -264,7 +265,7 @@ def test_the_nbval_sanitizer_masks_what_the_engine_compares():
 
 TINY = """\
 import pandas as pd
-from ztown import figures, publish
+from ztown.publication import figures, publish
 publish.number("tiny-sum", 0.1 + 0.2)
 path = figures.save_figure_data(pd.DataFrame({"x": [1, 2], "y": [0.25, 1 / 3]}), "tiny")
 """

@@ -151,7 +151,7 @@ def test_the_page_builds_without_a_single_sphinx_warning(committed_package, tmp_
     from sphinx.application import Sphinx
     from sphinx.util.docutils import docutils_namespace
 
-    from ztown.codebook import write_pages
+    from ztown.publication.codebook import write_pages
 
     spec = __import__("importlib.util").util.spec_from_file_location("cb", ROOT / "tests" / "test_codebook.py")
     codebook_tests = __import__("importlib.util").util.module_from_spec(spec)

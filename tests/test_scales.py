@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ztown import scales
-from ztown.constructs import ITEMS
+from ztown.analysis import scales
+from ztown.data.constructs import ITEMS
 
 
 def test_cronbach_alpha_matches_hand_computation():

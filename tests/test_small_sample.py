@@ -17,8 +17,8 @@ from scipy import stats
 from scipy.special import expit
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 
-from ztown import jointcov, models, ordinal, scales
-from ztown.clustered import CR2, satterthwaite_df
+from ztown.analysis import jointcov, models, ordinal, scales
+from ztown.analysis.clustered import CR2, satterthwaite_df
 
 
 def _direct_bm_df(X, clusters, c):

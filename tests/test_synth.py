@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 import ztown
-from ztown import schema, synth
+from ztown.data import schema, synth
 from ztown.cli import main as ztown_main
-from ztown.schema import DEFAULT_SEED
+from ztown.data.schema import DEFAULT_SEED
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -128,7 +128,8 @@ def test_town_shocks_shift_each_towns_causes_and_effectiveness_as_documented():
     truth = _truth(shocked)
     pd.testing.assert_frame_equal(base["villages"][["village_id", "town_id", "population"]],
                                   shocked["villages"][["village_id", "town_id", "population"]])
-    from ztown import constructs, scales
+    from ztown.data import constructs
+    from ztown.analysis import scales
 
     def town_means(frames):
         scores = scales.scale_scores(frames["respondents"])

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ztown import models, panel, scales, towninference
+from ztown.analysis import models, panel, scales, towninference
 
 
 def _toy_frame(town_values: dict[str, float]) -> pd.DataFrame:

@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from ztown import montecarlo, synth
+from ztown.analysis import montecarlo
+
+from ztown.data import synth
 
 TEST_REPLICATIONS = 60
 RERUN = 2  # replications of each cached study re-run to check that it is current
@@ -114,7 +116,7 @@ def test_no_stale_cache_files_are_left(params):
     """notebooks/montecarlo/ holds exactly the caches of the current studies (a stale file is clutter
     that a later change of key could never read)."""
     expected = {montecarlo.cache_path(s, montecarlo.FULL_REPLICATIONS).name for s in _studies(params).values()}
-    present = {p.name for p in montecarlo.CACHE_DIR.glob("mc_*")}
+    present = {p.name for p in montecarlo.committed_cache_dir().glob("mc_*")}
     assert present == expected
 
 
@@ -206,7 +208,7 @@ def test_a_study_computed_by_a_build_goes_to_the_results_folder(params, tmp_path
     never into the committed folder, and read back from there the next time."""
     committed = tmp_path / "committed"
     committed.mkdir()
-    monkeypatch.setattr(montecarlo, "CACHE_DIR", committed)
+    monkeypatch.setattr(montecarlo, "committed_cache_dir", lambda: committed)
     monkeypatch.delenv(montecarlo.CACHE_ENV, raising=False)
     monkeypatch.setenv("ZTOWN_RESULTS", str(tmp_path / "results"))
     other = synth.apply_overrides(params, {"beta_sys": "0"})
