@@ -208,13 +208,14 @@ def test_math_uses_the_vendored_mathjax(book_build):
 # --- scratch books: failure and data-keyed execution ------------------------------------------
 
 def scratch_book(root: Path, notebooks: dict[str, list[str]], markdown: dict[str, str] | None = None) -> Path:
-    """A minimal book in `root` with the repository's configuration and the given notebooks (each
-    with an optional closing Markdown cell)."""
+    """A minimal book in `root` with the repository's configuration, its data package and the given
+    notebooks (each with an optional closing Markdown cell)."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO_ROOT / "_config.yml", root / "_config.yml")
     (root / "book").mkdir()
     shutil.copy(REPO_ROOT / "book" / "references.bib", root / "book" / "references.bib")
     shutil.copytree(REPO_ROOT / "book" / "_static", root / "book" / "_static")
+    (root / "datapackage").symlink_to(REPO_ROOT / "datapackage")  # a book reads its own data package
     (root / "book" / "intro.md").write_text("# Scratch book\n\nA test book.\n", encoding="utf-8")
     chapters = "\n".join(f"  - file: {name}" for name in notebooks)
     (root / "_toc.yml").write_text(f"format: jb-book\nroot: book/intro\nchapters:\n{chapters}\n", encoding="utf-8")
@@ -241,6 +242,18 @@ def test_failing_cell_fails_the_build_and_leaves_no_html(tmp_path):
     assert not (book / "_build" / "html").exists(), "a failed build must not leave HTML behind"
     assert "broken.ipynb" in result.stdout + result.stderr
     assert "removed" in result.stderr and "_build/html" in result.stderr
+
+
+def test_a_book_reads_its_own_data_package_and_says_when_it_has_none(tmp_path, monkeypatch):
+    """A copy of the book elsewhere never falls back to the checkout's data (issue 11)."""
+    monkeypatch.delenv("ZTOWN_DATAPACKAGE", raising=False)
+    monkeypatch.delenv("ZTOWN_PROJECT", raising=False)
+    book = scratch_book(tmp_path / "book", {"fine": ["x = 1"]})
+    (book / "datapackage").unlink()
+    result = run_ztown_book("--source", str(book), cwd=tmp_path)
+    assert result.returncode != 0
+    said = result.stdout + result.stderr
+    assert "missing-descriptor" in said and str(book / "datapackage") in said
 
 
 def test_execution_cache_and_figure_data_are_keyed_by_the_data_package(tmp_path):

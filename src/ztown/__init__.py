@@ -21,6 +21,7 @@ from ztown.data.errors import DataPackageError, Problem  # noqa: E402
 # the modules the chapters use, by the short name they use them under
 NOTEBOOK_MODULES = {
     "constructs": "ztown.data.constructs",
+    "synth": "ztown.data.synth",
     "scales": "ztown.analysis.scales",
     "models": "ztown.analysis.models",
     "claims": "ztown.analysis.claims",

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ztown.data.errors import DataPackageError, Problem
-from ztown.data.paths import project_root
+from ztown.data.paths import find_project_root, project_root
 
 BUILD_DIR_NAME = "_build"
 CACHE_DIR_NAME = ".jupyter_cache"
@@ -102,12 +102,12 @@ def code_hash(repo_root: Path | None = None) -> str:
     """SHA-256 over the `ztown` package source and the project's lock file: what the notebooks run with."""
     import ztown
 
-    repo_root = Path(repo_root) if repo_root is not None else project_root()
+    repo_root = Path(repo_root) if repo_root is not None else find_project_root()
     package_dir = Path(ztown.__file__).resolve().parent
     files = sorted(p for p in package_dir.rglob("*")
                    if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
-    lock = repo_root / "requirements.lock"
-    if lock.is_file():
+    lock = repo_root / "requirements.lock" if repo_root is not None else None
+    if lock is not None and lock.is_file():
         files.append(lock)
     digest = hashlib.sha256()
     for path in files:

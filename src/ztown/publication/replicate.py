@@ -732,6 +732,17 @@ class Replication:
         return all(not run.error and not run.failed for run in self.runs) and bool(self.runs)
 
 
+def project_descriptor(notebook_folder: Path, datapackage: Path | None = None) -> Path:
+    """The data package chapters in `notebook_folder` run against: `datapackage`, else $ZTOWN_DATAPACKAGE,
+    else that of the project holding the folder, else that of the working directory's project."""
+    from ztown.data.loader import ENV_VAR, resolve_descriptor
+
+    if datapackage is not None or os.environ.get(ENV_VAR):
+        return resolve_descriptor(datapackage)
+    root = find_project_root(Path(notebook_folder))
+    return resolve_descriptor(root / "datapackage" if root is not None else None)
+
+
 def default_out_dir() -> Path:
     return project_root() / REPLICATION_DIR
 
@@ -746,14 +757,12 @@ def run_replication(out_dir: Path | None = None, notebooks: list[Path] | None = 
     """
     import nbformat
 
-    from ztown.data.loader import resolve_descriptor
-
     out_dir = Path(out_dir or default_out_dir()).resolve()
     notebooks = [Path(p).resolve() for p in (notebooks or chapter_notebooks())]
     if not notebooks:
         raise FileNotFoundError("no notebook to replicate")
     published_figure_data = notebooks[0].parent / "figure_data"
-    descriptor = resolve_descriptor(datapackage or notebooks[0].parent.parent / "datapackage")
+    descriptor = project_descriptor(notebooks[0].parent, datapackage)
     work = out_dir / "work"
     shutil.rmtree(work, ignore_errors=True)
     (work / "notebooks").mkdir(parents=True)
@@ -804,7 +813,6 @@ def publish(notebooks: list[Path] | None = None, jobs: int = 2, echo=print) -> i
     """
     import nbformat
 
-    from ztown.data.loader import resolve_descriptor
     from ztown.data.paths import results_dir
 
     notebooks = [Path(p).resolve() for p in (notebooks or chapter_notebooks())]
@@ -813,7 +821,7 @@ def publish(notebooks: list[Path] | None = None, jobs: int = 2, echo=print) -> i
         raise ValueError("publish notebooks of one folder at a time")
     folder = folders.pop()
     figure_data = folder / "figure_data"
-    descriptor = resolve_descriptor(folder.parent / "datapackage")
+    descriptor = project_descriptor(folder)
     env = kernel_environment(descriptor, results_dir(), figure_data)
     echo(f"ztown publish: re-executing {len(notebooks)} notebook(s) in place against {descriptor}; "
          f"figure data to {figure_data}")
