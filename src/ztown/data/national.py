@@ -1,6 +1,6 @@
 """The real published figures (the only real numbers in the study), with computed shares.
 
-`reference/national_figures.csv` is a transcription of `shared/reference/national-context-figures.md`:
+`ztown/data/reference/national_figures.csv` is a transcription of `shared/reference/national-context-figures.md`:
 one row per figure as the source states it, with the publication and the address where it was
 read. The shares the sources do not state are computed here from two stated counts, and marked
 `computed` with their formula; nothing is rounded, extrapolated or filled in.
