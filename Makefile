@@ -22,7 +22,7 @@ export OMP_NUM_THREADS ?= 1
 # makes every run recompile pandas, scipy and statsmodels on import: seconds per process).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: book test replicate publish env data lock bench clean
+.PHONY: book pdf test replicate publish env data lock bench clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ env: $(STAMP)
 
 book: $(STAMP)
 	$(PY) -m ztown book
+
+# the HTML book, its single-page edition, and the PDF printed from it by Debian's Chromium
+# (_build/pdf/ztown-book.pdf; every page of _build/html then links it)
+pdf: $(STAMP)
+	$(PY) -m ztown book --pdf
 
 # nbval: every notebook re-executed once and each output compared with the committed one; the
 # sanitizer masks numbers and images, which the "published results" check after each notebook

@@ -2,7 +2,8 @@
 
 Prints, from one run on this machine: the fresh set-up time (a clean clone, `make env`), the data
 benchmarks (`data_bench.py`: load cold and warm, synth at 1x, 10x, 100x), the book benchmarks
-(`book_bench.py`: clean build, each notebook, no-change rebuild, overhead ratio), and the test
+(`book_bench.py`: clean build, each notebook, no-change rebuild, overhead ratio), the simulation
+engine (`engine_bench.py`: replications per second with 1 and 2 jobs and a 2-worker Dask cluster), and the test
 suite's wall time (`make test` in the same clean clone). Targets are checked and printed, not
 asserted: these machines are noisy, and a benchmark is not a test.
 """
@@ -51,6 +52,10 @@ def main() -> int:
 
         section("book")
         _, proc = timed([py, "benchmarks/book_bench.py"], clone, env)
+        print(proc.stdout.strip() or proc.stderr[-2000:])
+
+        section("simulation engine (replications per second: 1 and 2 local processes, a 2-worker Dask cluster)")
+        _, proc = timed([py, "benchmarks/engine_bench.py"], clone, env)
         print(proc.stdout.strip() or proc.stderr[-2000:])
 
         section("test suite (make test in the clean clone, after the book benchmark's build)")

@@ -28,7 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]  # the checkout these tests belo
 
 BOOK_ROOT = REPO_ROOT
 HTML_DIR = BOOK_ROOT / "_build" / "html"
-CHAPTERS = ["01_status", "02_problems", "03_causes", "04_experiences", "05_paths", "06_truth_recovery"]
+CHAPTERS = ["01_status", "02_problems", "03_causes", "04_experiences", "05_paths", "06_truth_recovery", "07_power"]
 BUILD_TIMEOUT = 1800
 
 
@@ -47,6 +47,11 @@ def book_build(tmp_path_factory):
 
 def html_pages() -> list[Path]:
     return sorted(p for p in HTML_DIR.rglob("*.html") if "_static" not in p.relative_to(HTML_DIR).parts)
+
+
+def article_pages() -> list[Path]:
+    """The book's own pages (not Sphinx's index and search pages)."""
+    return [p for p in html_pages() if p.stem not in ("genindex", "search", "py-modindex")]
 
 
 def test_build_exits_zero_without_warnings(book_build):
@@ -368,3 +373,226 @@ def test_replication_report_page_builds_without_warning_with_or_without_a_report
     assert "3 of 3 published results were not reproduced" in page and "not supported by these data" in page
     assert "x-est" in page and "a|b $x$ {glue}" in page
     assert re.search(r'href="[./]*_downloads/[0-9a-f]+/report\.csv"', page)
+
+
+# --- presentation: tables, figures, code, glue (issue 12) ------------------------------------
+
+# pages whose tables are not (yet) publication tables, and why
+TABLE_EXEMPT = {
+    "book/generated/replication.html": "written by ztown.publication.replicate.report_page as plain Markdown tables",
+    "zh/book/generated/replication.html": "the same page in the Chinese edition",
+}
+MISSING_TEXT = re.compile(r"^(nan|NaN|<NA>|None|NaT)$")
+RAW_NAME = re.compile(r"^[a-z]+(_[a-z0-9]+)+$|^(se|ci|p|n|df|estimate|value|label)$")
+
+
+class _Page(HTMLParser):
+    """The tables, figures and images of a page's article, and its code cells."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tables: list[dict] = []
+        self.figures: list[dict] = []
+        self.images: list[dict] = []
+        self.code_cells: list[dict] = []  # one per cell_input: whether it sits in a folded <details>
+        self.pasted_bold = 0
+        self._stack: list[tuple[str, list[str]]] = []
+        self._cell: list[str] | None = None
+        self._row: list[str] | None = None
+        self._caption: list[str] | None = None
+        self._in_article = False
+
+    def _inside(self, tag: str, cls: str | None = None) -> bool:
+        return any(t == tag and (cls is None or cls in c) for t, c in self._stack)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        classes = (a.get("class") or "").split()
+        if tag == "article":
+            self._in_article = True
+        if tag not in ("img", "br", "hr", "meta", "link", "input", "col", "source", "wbr"):
+            self._stack.append((tag, classes))
+        if not self._in_article:
+            return
+        if tag == "table":
+            self.tables.append({"id": a.get("id", ""), "classes": classes, "caption": "", "number": "",
+                                "header": [], "rows": []})
+        elif tag == "caption" and self.tables:
+            self._caption = []
+        elif tag == "span" and "caption-number" in classes and self._inside("caption") and self.tables:
+            self.tables[-1]["number"] = "pending"
+        elif tag == "tr" and self.tables:
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+        elif tag == "figure":
+            self.figures.append({"id": a.get("id", ""), "number": False, "caption": ""})
+        elif tag == "span" and "caption-number" in classes and self._inside("figure"):
+            self.figures[-1]["number"] = True
+        elif tag == "img":
+            self.images.append({"src": a.get("src", ""), "alt": a.get("alt", ""),
+                                "in_figure": self._inside("figure")})
+        elif tag == "div" and "cell_input" in classes:
+            self.code_cells.append({"folded": self._inside("details", "hide")})
+
+    def handle_endtag(self, tag):
+        if self._in_article:
+            if tag in ("td", "th") and self._cell is not None and self._row is not None:
+                self._row.append(" ".join("".join(self._cell).split()))
+                self._cell = None
+            elif tag == "tr" and self._row is not None and self.tables:
+                t = self.tables[-1]
+                (t["header"] if self._inside("thead") else t["rows"]).append(self._row)
+                self._row = None
+            elif tag == "caption" and self._caption is not None and self.tables:
+                self.tables[-1]["caption"] = " ".join("".join(self._caption).split())
+                self._caption = None
+        if tag == "article":
+            self._in_article = False
+        for i in range(len(self._stack) - 1, -1, -1):
+            if self._stack[i][0] == tag:
+                del self._stack[i:]
+                break
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._caption is not None:
+            self._caption.append(data)
+        if self._inside("figure") and self._inside("figcaption") and self.figures:
+            self.figures[-1]["caption"] += data
+
+
+def scan(page: Path) -> _Page:
+    parser = _Page()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+def _rel(page: Path) -> str:
+    return page.relative_to(HTML_DIR).as_posix()
+
+
+def test_tables_have_words_and_values_no_index_and_no_raw_frames(book_build):
+    problems = []
+    for page in article_pages():
+        rel = _rel(page)
+        if rel in TABLE_EXEMPT:
+            continue
+        if "{list-table}" in page.read_text(encoding="utf-8"):
+            problems.append(f"{rel}: a list-table printed as text (a backtick fence cannot carry backticks)")
+        for t in scan(page).tables:
+            where = f"{rel} table {t['id'] or t['caption'][:40]!r}"
+            if "dataframe" in t["classes"]:
+                problems.append(f"{where}: a raw DataFrame (use ztown.publication.tables)")
+            header = [cell for row in t["header"] for cell in row]
+            raw = [h for h in header if RAW_NAME.match(h)]
+            if raw:
+                problems.append(f"{where}: raw column names {raw}")
+            missing = sorted({c for row in t["rows"] for c in row if MISSING_TEXT.match(c)})
+            if missing:
+                problems.append(f"{where}: {missing} in the cells")
+            first = [row[0] for row in t["rows"] if row]
+            if first and header and header[0] == "" and first == [str(i) for i in range(len(first))]:
+                problems.append(f"{where}: an index column 0..n-1")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_table_and_figure_is_numbered_and_captioned(book_build):
+    problems = []
+    for page in article_pages():
+        rel = _rel(page)
+        parsed = scan(page)
+        if rel not in TABLE_EXEMPT:
+            for t in parsed.tables:
+                if not re.match(r"^(Table|表) ?[A-Z0-9]+(\.\d+)*", t["caption"]):
+                    problems.append(f"{rel}: table {t['id'] or t['header'][:1]} has no numbered caption "
+                                    f"({t['caption']!r})")
+        for f in parsed.figures:
+            if not (f["number"] and f["caption"].strip()):
+                problems.append(f"{rel}: figure {f['id']!r} is not numbered and captioned")
+    assert not problems, "\n".join(problems)
+
+
+def test_images_have_meaningful_alt_text(book_build):
+    problems = []
+    for page in html_pages():
+        for img in scan(page).images:
+            alt = img["alt"].strip()
+            words = len(alt.split()) + len(re.findall(r"[\u4e00-\u9fff]", alt)) // 2  # Chinese: two characters a word
+            if not alt or re.fullmatch(r"[0-9a-f]{16,}(\.\w+)?", alt) or words < 3:
+                problems.append(f"{_rel(page)}: {img['src']} alt={alt!r}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_code_is_folded(book_build, chapter):
+    """Every code cell a reader can see is folded (one click opens it); glue-only cells are removed."""
+    page = HTML_DIR / "notebooks" / f"{chapter}.html"
+    cells = scan(page).code_cells
+    unfolded = sum(not c["folded"] for c in cells)
+    assert unfolded == 0, f"{chapter}: {unfolded} of {len(cells)} code cells are not folded (tag them hide-input)"
+    nb = nbformat.read(REPO_ROOT / "notebooks" / f"{chapter}.ipynb", as_version=4)
+    glue_only = [c for c in nb.cells if c.cell_type == "code" and c.get("outputs")
+                 and all((o.get("metadata") or {}).get("scrapbook") for o in c.outputs)
+                 and not any(k.endswith("image/png") for o in c.outputs for k in o.get("data", {}))
+                 and "remove-cell" not in c.metadata.get("tags", [])]
+    assert not glue_only, f"{chapter}: cells that only glue values are shown: tag them remove-cell\n" + \
+        "\n---\n".join(c.source[:200] for c in glue_only)
+
+
+def test_glued_values_are_set_in_the_text_weight():
+    """myst-nb prints glued values bold (span.pasted-text); the book's stylesheet sets them in the text's weight."""
+    css = (REPO_ROOT / "book" / "_static" / "ztown.css").read_text(encoding="utf-8")
+    rule = re.search(r"span\.pasted-text[^{]*\{([^}]*)\}", css)
+    assert rule and re.search(r"font-weight:\s*(inherit|normal|400)", rule.group(1))
+
+
+def test_build_log_has_no_kernel_transport_warning(book_build):
+    """ipykernel warns for each kernel started over TCP without CurveZMQ keys; the build provisions them."""
+    output = book_build.stdout + book_build.stderr
+    log = (BOOK_ROOT / "_build" / "book-build.log").read_text(encoding="utf-8")
+    for text in (output, log):
+        assert "IPKernelApp" not in text and "without encryption" not in text
+    assert not [line for line in output.splitlines() if re.search(r"\bwarning\b", line, re.I)]
+
+
+def test_appendices_are_lettered_with_their_own_figure_numbers(book_build):
+    page = (HTML_DIR / "notebooks" / "06_truth_recovery.html").read_text(encoding="utf-8")
+    assert re.search(r'<h1><span class="section-number">Appendix A\. </span>', page)
+    assert re.search(r'<span class="caption-number">Fig\. A\.1 </span>', page)
+    assert re.search(r'<span class="caption-number">Table A\.1 </span>', page)
+    assert "Fig. 6." not in page and "Table 6." not in page
+
+
+def test_a_scratch_book_numbers_tables_letters_appendices_and_describes_images(tmp_path):
+    """The machinery on a small book: a table output is 'Table 1.1' and {numref} finds it; an appendix's
+    figure is 'Fig. A.1'; a glued figure's alt text is its caption; no kernel warning."""
+    setup = ("import pandas as pd\nimport matplotlib.pyplot as plt\n"
+             "from ztown.publication import tables, publish\n"
+             "df = pd.DataFrame({'estimate': [-0.5, None]})")
+    def table(name):
+        return (f"tables.table(df, ['estimate'], name='{name}', caption='Estimates of a test')")
+    def figure(name):
+        return f"fig, ax = plt.subplots(); ax.plot([1, 2], [3, 4]); publish.figure('{name}', fig)"
+    def md(name, tname):
+        return (f"See {{numref}}`{tname}` and {{numref}}`{name}`.\n\n:::{{glue:figure}} {name}\n:name: {name}\n\n"
+                f"A rising line of a test.\n:::")
+    book = scratch_book(tmp_path / "book", {"ch": [setup, table("tbl-ch"), figure("fig-ch")],
+                                            "app": [setup, table("tbl-app"), figure("fig-app")]},
+                        {"ch": md("fig-ch", "tbl-ch"), "app": md("fig-app", "tbl-app")})
+    (book / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nparts:\n"
+                                   "  - caption: Chapters\n    numbered: true\n    chapters:\n      - file: ch\n"
+                                   "  - caption: Appendices\n    numbered: true\n    chapters:\n      - file: app\n",
+                                   encoding="utf-8")
+    result = run_ztown_book("--source", str(book), cwd=tmp_path)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    assert "IPKernelApp" not in result.stdout + result.stderr
+    ch = (book / "_build" / "html" / "ch.html").read_text(encoding="utf-8")
+    app = (book / "_build" / "html" / "app.html").read_text(encoding="utf-8")
+    assert '<span class="caption-number">Table 1.1 </span>' in ch and ">Table 1.1</span></a>" in ch
+    assert '<span class="caption-number">Fig. 1.1 </span>' in ch
+    assert '<span class="caption-number">Table A.1 </span>' in app and ">Fig. A.1</span></a>" in app
+    assert re.search(r'<h1><span class="section-number">Appendix A\. </span>', app)
+    assert re.search(r'<img alt="A rising line of a test\." ', ch)
+    assert "ztown-table-notes" in ch and "\u2013" in ch and "nan" not in re.sub(r"<[^>]+>", "", ch).split()

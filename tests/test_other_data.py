@@ -90,6 +90,11 @@ def test_every_chapter_runs_on_other_data(other_book):
         assert not errors, name
 
 
+# chapters whose glued values describe a study design (the power study's grid, replications and seeds,
+# fixed by its defaults), not estimates from the data: their names are still compared above
+DESIGN_CHAPTERS = {"07_power.ipynb"}
+
+
 def test_glued_numbers_follow_the_data(other_book):
     _, executed, _, _ = other_book
     changed = total = 0
@@ -97,6 +102,8 @@ def test_glued_numbers_follow_the_data(other_book):
         committed = _glued(nbformat.read(ROOT / "notebooks" / name, as_version=4))
         fresh = _glued(nb)
         assert set(fresh) == set(committed), name
+        if name in DESIGN_CHAPTERS:
+            continue
         for key, value in committed.items():
             total += 1
             changed += fresh[key] != value

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
-PROSE_PAGES = [ROOT / "book" / "intro.md", ROOT / "book" / "data_methods.md"]
+PROSE_PAGES = [ROOT / "book" / "intro.md", ROOT / "book" / "data_methods.md", ROOT / "book" / "conclusion.md"]
 
 ROLE = re.compile(r"\{[a-z:\-+]+\}`[^`]*`")  # {glue:text}`x:.2f`, {cite}`key`, {numref}`fig`, ...
 INLINE_CODE = re.compile(r"`[^`]*`")
@@ -53,7 +53,7 @@ def glued_names(path: Path) -> set[str]:
 
 
 def test_every_chapter_is_there():
-    assert [p.stem[:2] for p in CHAPTERS] == ["01", "02", "03", "04", "05", "06"]
+    assert [p.stem[:2] for p in CHAPTERS] == ["01", "02", "03", "04", "05", "06", "07"]
 
 
 def test_scanner_finds_a_typed_number():

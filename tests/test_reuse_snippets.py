@@ -162,7 +162,7 @@ def test_the_page_builds_without_a_single_sphinx_warning(committed_package, tmp_
     (src / "conf.py").write_text(
         f"extensions = ['myst_parser']\nmyst_enable_extensions = {codebook_tests.book_myst_extensions()!r}\n"
         "master_doc = 'index'\nhtml_theme = 'basic'\nhtml_use_index = False\nhtml_domain_indices = False\n"
-        "html_copy_source = False\n", encoding="utf-8")
+        "html_copy_source = False\nnumfig = True  # as the book (_config.yml)\n", encoding="utf-8")
     (src / "index.md").write_text("# Test book\n\n```{toctree}\n:glob:\n\nreading_the_data\ngenerated/*\n```\n",
                                   encoding="utf-8")
     warnings = io.StringIO()

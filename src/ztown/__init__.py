@@ -29,11 +29,16 @@ NOTEBOOK_MODULES = {
     "panel": "ztown.analysis.panel",
     "cs_did": "ztown.analysis.cs_did",
     "scenarios": "ztown.analysis.scenarios",
+    "ranks": "ztown.analysis.ranks",
+    "measurement": "ztown.analysis.measurement",
+    "achievements": "ztown.analysis.achievements",
     "towninference": "ztown.analysis.towninference",
     "interval_checks": "ztown.analysis.interval_checks",
     "montecarlo": "ztown.analysis.montecarlo",
+    "power": "ztown.analysis.power",
     "figures": "ztown.publication.figures",
     "publish": "ztown.publication.publish",
+    "tables": "ztown.publication.tables",
 }
 
 __all__ = ["__version__", "load", "StudyData", "DataPackageError", "Problem", *NOTEBOOK_MODULES]

@@ -27,6 +27,10 @@ generator version, the estimators' version (`ESTIMATOR_VERSION`), the true param
 aside) and the number of replications. The test suite re-runs the first replications and compares
 them with the cache within the estimators' numerical precision (`compare_with_cache`), so a cache that
 a changed generator, estimator, parameter or replication count has made stale cannot pass.
+
+The replications run on the simulation engine (`ztown.analysis.engine`): local processes or a
+Dask cluster, with a progress bar, and in chunks kept under the results folder while a study is
+computed, so that an interrupted study resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -34,13 +38,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ztown.analysis import cs_did, models, panel, scales, scenarios
+from ztown.analysis import cs_did, engine, models, panel, scales, scenarios
 
 from ztown.data import synth
 from ztown.data.constructs import CAUSE_IDS, PROBLEM_IDS
@@ -285,23 +289,16 @@ def replicate(params: dict[str, synth.Param], replication: int) -> list[dict]:
     return [{"replication": replication, "seed": seed, **row} for row in estimate_all(data)]
 
 
-def _replicate_star(args):
-    return replicate(*args)
-
-
 def run(params: dict[str, synth.Param], replications: int, workers: int | None = None,
-        first: int = 0) -> pd.DataFrame:
-    """Replications first .. first + replications - 1, in parallel over `workers` processes (default: the
-    machine's cores). Each replication depends only on its index, so the result does not depend on
-    the number of workers; rows come sorted by replication."""
-    workers = workers or os.cpu_count() or 1
-    jobs = [(params, r) for r in range(first, first + replications)]
-    if workers == 1 or replications == 1:
-        results = [replicate(*job) for job in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_replicate_star, jobs, chunksize=max(1, replications // (8 * workers))))
-    return pd.DataFrame([row for rep in results for row in rep], columns=COLUMNS)
+        first: int = 0, *, scheduler=None, progress: bool | None = None,
+        cache: engine.ChunkCache | None = None) -> pd.DataFrame:
+    """Replications first .. first + replications - 1 on the simulation engine: `workers` local
+    processes (default: the machine's cores), or the Dask cluster `scheduler`. Each replication
+    depends only on its index, so the result does not depend on how it is run; rows come sorted by
+    replication. With `cache`, finished chunks are kept and reused (see `engine.run_table`)."""
+    return engine.run_table(partial(replicate, params), range(first, first + replications), columns=COLUMNS,
+                            cache=cache, jobs=workers, scheduler=scheduler, progress=progress,
+                            desc="truth recovery")
 
 
 def write_cache(reps: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -316,15 +313,28 @@ def write_cache(reps: pd.DataFrame, path: Path) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
+def partial_cache(params: dict[str, synth.Param], replications: int, folder: Path) -> engine.ChunkCache:
+    """Where a study being computed into `folder` keeps its finished chunks until it is complete.
+
+    Beside the cache (`folder/.partial/`), except for the committed folder, whose partial chunks go
+    to the results folder instead: an interrupted deliberate re-run leaves nothing in the source tree.
+    """
+    committed = committed_cache_dir()
+    base = _computed_dir() if committed is not None and Path(folder).resolve() == committed.resolve() else folder
+    return engine.ChunkCache(Path(base) / ".partial", f"mc_{cache_key(params, replications)}")
+
+
 def cached_run(params: dict[str, synth.Param], replications: int = FULL_REPLICATIONS,
-               cache_dir: Path | None = None, compute: bool = True, workers: int | None = None) -> pd.DataFrame | None:
+               cache_dir: Path | None = None, compute: bool = True, workers: int | None = None,
+               *, scheduler=None, progress: bool | None = None) -> pd.DataFrame | None:
     """The study's replications from a cache, or computed and cached (None if absent and not computing).
 
     With `cache_dir` (or $ZTOWN_MC_CACHE) that folder is the only one read and written. Otherwise the
     committed caches in notebooks/montecarlo/ are read first, then the build's results folder
     ($ZTOWN_RESULTS or _build/results, subfolder montecarlo), and a study computed here is written
     to the latter: a build or a run on other data never writes into the source tree. The committed
-    caches change only through `python -m ztown.analysis.montecarlo` (a deliberate re-run).
+    caches change only through `python -m ztown.analysis.montecarlo` (a deliberate re-run). While a
+    study is computed its finished chunks are kept (`partial_cache`), so an interrupted one resumes.
     """
     explicit = cache_dir or os.environ.get(CACHE_ENV)
     folders = [Path(explicit)] if explicit else [f for f in (committed_cache_dir(), _computed_dir()) if f]
@@ -334,7 +344,11 @@ def cached_run(params: dict[str, synth.Param], replications: int = FULL_REPLICAT
             return pd.read_csv(path)
     if not compute:
         return None
-    return write_cache(run(params, replications, workers), cache_path(params, replications, folders[-1]))
+    chunks = partial_cache(params, replications, folders[-1])
+    reps = run(params, replications, workers, scheduler=scheduler, progress=progress, cache=chunks)
+    written = write_cache(reps, cache_path(params, replications, folders[-1]))
+    chunks.clear()
+    return written
 
 
 # --------------------------------------------------------------------------- is a cache current?
@@ -450,9 +464,10 @@ def estimator_table(table: pd.DataFrame) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> int:
     """Run (or read) the full default and stress studies for a data package and write their caches.
 
-    Usage: python -m ztown.analysis.montecarlo [DATAPACKAGE] [--replications N] [--workers N] [--out DIR]. The
-    caches go to DIR, else $ZTOWN_MC_CACHE, else notebooks/montecarlo/: this command is how the
-    committed caches are (deliberately) recomputed, after deleting the stale ones.
+    Usage: python -m ztown.analysis.montecarlo [DATAPACKAGE] [--replications N] [--jobs N | --scheduler URL]
+    [--out DIR] [--no-progress]. The caches go to DIR, else $ZTOWN_MC_CACHE, else notebooks/montecarlo/:
+    this command is how the committed caches are (deliberately) recomputed, after deleting the stale
+    ones. An interrupted run resumes from the chunks it finished (kept under the results folder).
     """
     import argparse
     import time
@@ -462,7 +477,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ztown.analysis.montecarlo", description=main.__doc__.splitlines()[0])
     parser.add_argument("datapackage", nargs="?", default=None)
     parser.add_argument("--replications", type=int, default=FULL_REPLICATIONS)
-    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--jobs", "--workers", dest="jobs", type=int, default=None,
+                        help="local processes (default: the machine's cores)")
+    parser.add_argument("--scheduler", default=None, help="a dask.distributed scheduler, tcp://HOST:PORT")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", default=None)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     from ztown.data.paths import project_root
@@ -470,7 +488,8 @@ def main(argv: list[str] | None = None) -> int:
     params = parameters_of(load(args.datapackage))
     for name, study in (("default", params), ("stress", stress_parameters(params))):
         start = time.perf_counter()
-        reps = cached_run(study, args.replications, cache_dir=out, workers=args.workers)
+        reps = cached_run(study, args.replications, cache_dir=out, workers=args.jobs, scheduler=args.scheduler,
+                          progress=args.progress)
         print(f"{name}: {reps['replication'].nunique()} replications, {cache_path(study, args.replications, out)} "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
     return 0

@@ -34,13 +34,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ztown.analysis import models
+from ztown.analysis import models, ranks
 from ztown.data.constructs import CAUSE_IDS, PATHS
 from ztown.analysis.jointcov import contrast_vector
 from ztown.analysis.models import CAUSE_TERMS, interval
 
 SCENARIO_SEED = 20231102
 N_DRAWS = 2000
+RANK_STREAM = 1  # spawn key of the effectiveness draws behind the paths' rank intervals
 
 
 def _share_satisfied(params: np.ndarray, cut3: np.ndarray, exog: np.ndarray,
@@ -75,7 +76,9 @@ def path_scenarios(frame: pd.DataFrame, ols_result, ologit_result, cause_gaps: p
 
     Columns: path, label, label_zh, index_shift, effectiveness_change / _se / _df / _ci_low / _ci_high,
     satisfied_share_change, satisfied_se (SD of the simulated changes), satisfied_ci_low / _ci_high,
-    rank. `attrs`: baseline_satisfied_share, z_town_respondents, n_draws.
+    rank (of the point estimates), rank_low / rank_high (95% rank interval), p_first and mean_rank
+    and p_rank_1 .. p_rank_5 (probability of each rank) from joint draws of the five effectiveness
+    changes (`effectiveness_draws`). `attrs`: baseline_satisfied_share, z_town_respondents, n_draws.
     """
     dec = models.decomposition(frame, ols_result, [models.ologit_block(ologit_result)])
     models._check_gaps(cause_gaps, dec.d)
@@ -134,6 +137,35 @@ def path_scenarios(frame: pd.DataFrame, ols_result, ologit_result, cause_gaps: p
     order = table.loc[single, "effectiveness_change"].rank(ascending=False, method="first")
     table["rank"] = pd.array([int(r) if s else pd.NA for r, s in zip(order.reindex(table.index), single)],
                              dtype="Int64")
+    # how sure is that order? ranks in joint draws of the five effectiveness changes
+    eff_draws = effectiveness_draws(dec, n_draws, seed)
+    rank_tab = ranks.rank_table(eff_draws, list(CAUSE_IDS), b * -d).set_index("item")
+    prob_cols = [c for c in rank_tab.columns if c.startswith("p_rank_")]
+    for col in ("rank_low", "rank_high", "mean_rank", *prob_cols, "p_first"):
+        table[col] = [rank_tab.loc[k, col] if k in rank_tab.index else np.nan for k in table["path"]]
+    for col in ("rank_low", "rank_high"):
+        table[col] = pd.array([int(v) if s else pd.NA for v, s in zip(table[col], single)], dtype="Int64")
     table.attrs.update({"baseline_satisfied_share": base, "z_town_respondents": int(len(exog)),
                         "n_draws": int(n_draws), "simulation_df_ologit": df_logit, "simulation_df_gaps": df_gaps})
     return table
+
+
+def effectiveness_draws(dec, n_draws: int = N_DRAWS, seed: int = SCENARIO_SEED) -> np.ndarray:
+    """Joint draws of the five paths' effectiveness changes b_j x (-d_j), one column per cause.
+
+    (b, d) are drawn together from their joint (stacked, village-clustered) covariance, with
+    Student-t tails at the smallest Bell-McCaffrey df of the five path effects, from a random stream
+    of their own (a child of `seed`), so the share-satisfied draws above are unchanged. They serve
+    the paths' rank intervals (`ztown.analysis.ranks`), not their effect intervals (delta method).
+    """
+    joint = dec.joint
+    L = np.array([joint.gradient({"ols": {t: 1.0}}) for t in CAUSE_TERMS]
+                 + [joint.gradient({cid: contrast_vector(joint.blocks[cid])}) for cid in CAUSE_IDS])
+    mean = np.concatenate([dec.b.to_numpy(), dec.d.to_numpy()])
+    cov = L @ joint.cov.to_numpy() @ L.T
+    eye = np.eye(len(CAUSE_IDS))
+    df = min(joint.df(-dec.gradient_part(eye[j])) for j in range(len(CAUSE_IDS)))
+    seq = np.random.SeedSequence(seed, spawn_key=(RANK_STREAM,))
+    sim = ranks.normal_draws(mean, cov, n_draws, int(seq.generate_state(1)[0]), df)
+    k = len(CAUSE_IDS)
+    return sim[:, :k] * -sim[:, k:]

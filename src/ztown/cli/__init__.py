@@ -12,7 +12,7 @@ import sys
 
 # module that registers each subcommand, in the order `ztown --help` lists them
 SUBCOMMAND_MODULES = ("ztown.cli.synth", "ztown.cli.validate", "ztown.cli.export", "ztown.cli.book",
-                      "ztown.cli.replicate")
+                      "ztown.cli.replicate", "ztown.cli.power", "ztown.cli.instrument", "ztown.cli.fieldimport")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""`ztown book`: build the HTML book into _build/html, failing on any warning."""
+"""`ztown book`: build the HTML book into _build/html, failing on any warning (`--pdf`: and its PDF edition)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,24 @@ from pathlib import Path
 
 
 def run(args) -> int:
-    from ztown.publication.book import build_book
+    from ztown.publication.book import build_book, build_pdf
+    pdf = None
     try:
-        result = build_book(Path(args.source) if args.source else None, data=Path(args.data) if args.data else None,
-                            keep_going=args.keep_going)
+        if getattr(args, "pdf", False):
+            result, pdf = build_pdf(Path(args.source) if args.source else None,
+                                    data=Path(args.data) if args.data else None)
+        else:
+            result = build_book(Path(args.source) if args.source else None,
+                                data=Path(args.data) if args.data else None, keep_going=args.keep_going)
     except FileNotFoundError as exc:
         print(f"ztown book: {exc}", file=sys.stderr)
         return 2
     if result.ok:
         print(f"ztown book: built {result.html_dir} in {result.seconds:.1f} s")
+        for code, edition in result.editions.items():  # translated editions (ztown.publication.edition)
+            print(f"ztown book: the {code} edition is in {result.html_dir / code} ({edition.seconds:.1f} s of the build)")
+        if pdf is not None:
+            print(f"ztown book: PDF edition {pdf}")
         return 0
     reasons = [f"jupyter-book exited with status {result.returncode}"] if result.returncode else []
     if result.warnings:
@@ -36,6 +45,9 @@ def add_subcommand(sub) -> None:
     p.add_argument("--data", metavar="PATH",
                    help="data package (folder or datapackage.json) the notebooks read "
                         "(default: $ZTOWN_DATAPACKAGE, else the book's own datapackage/)")
+    p.add_argument("--pdf", action="store_true",
+                   help="also build the single-page edition and print it to _build/pdf/ztown-book.pdf with "
+                        "Debian's Chromium (every page then links the PDF)")
     p.add_argument("--keep-going", action="store_true",
                    help="report every warning of the build instead of stopping at the first")
     p.add_argument("--source", default=None, metavar="DIR",

@@ -167,4 +167,179 @@ GLOSSARY = (
      "Settling disputes locally rather than passing them to higher authorities (Zhuji, Zhejiang, 1963)."),
     ("村务监督委员会", "cūnwù jiāndū wěiyuánhuì", "village supervision committee",
      "A village body that oversees village affairs and finances."),
+    ("新时代“枫桥经验”", "xīn shídài Fēngqiáo jīngyàn", "new-era Fengqiao experience",
+     "The Fengqiao experience as the Party now promotes it: villagers' disputes and demands are prevented and "
+     "settled where they arise, under the leadership of the grass-roots Party organization."),
+    ("党支部领办合作社", "dǎng zhībù lǐngbàn hézuòshè", "Party-branch-led cooperative",
+     "A cooperative set up and run under the village Party branch, pooling villagers' land and labour."),
+    ("村两委", "cūn liǎng wěi", "village two committees",
+     "The village Party branch committee and the village committee, which serve villagers together."),
+    ("村委会", "cūnwěihuì", "village committee",
+     "The village committee (村民委员会), the villagers' elected self-governing body, working under the leadership "
+     "of the village Party branch."),
+    ("党员干部", "dǎngyuán gànbù", "Party members and cadres",
+     "Party members and the cadres who lead Party organizations and villages; selected and assessed by the Party."),
+    ("服务载体", "fúwù zàitǐ", "service carrier",
+     "A channel through which the branch serves: a service centre, a platform, a regular activity."),
+    ("组织生活", "zǔzhī shēnghuó", "organizational life",
+     "A branch's meetings, lessons and reviews in which its members take part, such as the three meetings and "
+     "one lesson."),
+    ("乡镇党委", "xiāngzhèn dǎngwěi", "township Party committee",
+     "The Party committee of a township, which leads and assesses the village branches."),
+    ("合成数据", "héchéng shùjù", "synthetic data",
+     "Data drawn by a documented, seeded generator instead of observed. Every value about Z town and the "
+     "comparison towns in this book is synthetic."),
 )
+
+# --------------------------------------------------------------------------- the thesis's achievements, the
+# experiences of other rural areas and what each path would do: the institutional content the book tabulates.
+# (Structured here so that the chapters render them as tables and nothing is named twice.)
+
+
+@dataclass(frozen=True)
+class Achievement:
+    """An achievement the thesis credits Z town with, and the data that can measure it."""
+
+    id: str
+    thesis_wording: str
+    label_zh: str
+    measures: tuple[str, ...]  # panel or village fields (see ztown.analysis.achievements.MEASURES)
+
+
+ACHIEVEMENTS = (
+    Achievement("consciousness", "service consciousness and service functions strengthened", "强化服务意识和服务功能",
+                ("service_funds_per_resident", "activities_per_1000")),
+    Achievement("systems", "systems implemented and organizational forms improved", "落实各项制度、完善组织形式",
+                ("meeting_rate",)),
+    Achievement("personnel", "the Party's organizational line carried out and key personnel built up",
+                "贯彻党的组织路线、建设关键人员", ("training_hours", "first_secretary")),
+    Achievement("platforms", "service platforms built and service carriers innovated", "建设服务平台、创新服务载体",
+                ("service_centre",)),
+    Achievement("activities", "practical activities innovated", "创新实践活动", ("reached_per_100",)),
+    Achievement("pattern", "a service pattern built", "构建服务格局", ("resolved_rate",)),
+)
+
+
+@dataclass(frozen=True)
+class Experience:
+    """An experience of other rural areas (real, described only from the sources named), the fictional
+    comparison town patterned after it (if any), and the paths it informs."""
+
+    id: str
+    name_en: str
+    name_zh: str
+    practice: str  # what was done, and by whom
+    lesson: str  # what it offers Z town
+    town: str | None  # the comparison town patterned after it (town_id), None for a national practice
+    paths: tuple[str, ...]  # cause ids of the paths it informs
+    sources: tuple[str, ...]  # bibliography keys (book/references.bib)
+
+
+EXPERIENCES = (
+    Experience("fengqiao", "New-era Fengqiao experience", "新时代“枫桥经验”",
+               "Villagers' disputes and demands are prevented and settled where they arise, by the village Party "
+               "organization with mediators and villagers, rather than passed up to higher authorities; the "
+               "\"Fengqiao-style working method\" makes prevention, mediation and follow-up a routine.",
+               "A branch that settles matters locally needs written routines (who receives a request, how it is "
+               "followed up) and someone who checks that they are kept.",
+               "A", ("sys", "sup"), ("wang2024fengqiao",)),
+    Experience("yantai", "Party branches lead cooperatives (Yantai, Shandong)", "党支部领办合作社（山东烟台）",
+               "Village Party branches set up cooperatives that pool villagers' land and labour; the branch "
+               "secretary leads the cooperative and collective income is shared with members.",
+               "A second source of service funds, and a test of the branch secretary's ability to lead "
+               "development, which selection and assessment can reward.",
+               "B", ("fun", "sel"), ("yantai2020",)),
+    Experience("tangyue", "Branch-led collective economy (Tangyue village, Guizhou)", "党支部领导村集体经济（贵州塘约村）",
+               "The village Party branch reorganized land and labour under a village-wide collective enterprise; "
+               "incomes rose, as officially reported.",
+               "Collective income under the branch as a stable source of service funds; the branch secretary's "
+               "role as leader of development.",
+               "C", ("fun", "sel"), ("tangyue2017",)),
+    Experience("supervision", "Village affairs supervision committees", "村务监督委员会",
+               "An elected committee in each village oversees village affairs and finances and reports to villagers; "
+               "national guidance since 2017.",
+               "Supervision of the branch's service commitments by a body villagers elect, and villagers' "
+               "satisfaction as the yardstick of service work.",
+               "D", ("sup", "eva"), ("ccp2017supervision", "zheng2023", "zhao2023supervision")),
+    Experience("first_secretary", "Resident first secretaries", "驻村第一书记",
+               "Higher-level units send cadres to serve as first secretaries in key villages and in every "
+               "village whose Party organization is weak and lax.",
+               "Key personnel from outside where the village cannot supply them, and a model for assessing "
+               "cadres by results.",
+               None, ("sel",), ("ccp2021firstsecretary",)),
+)
+EXPERIENCE_BY_ID = {e.id: e for e in EXPERIENCES}
+
+
+@dataclass(frozen=True)
+class PathPlan:
+    """What a construction path does, by whom, at what cost, how its progress is measured, and what it draws on.
+
+    `indicators` name the survey scale and the data fields that measure progress; `sources` are bibliography
+    keys of the policy documents and studies it rests on.
+    """
+
+    path: str  # the cause id it answers
+    actions: str
+    lead: str
+    partners: str
+    cost: str
+    indicators: str
+    experiences: tuple[str, ...]
+    sources: tuple[str, ...]
+
+
+PATH_PLANS = (
+    PathPlan("sup",
+             "A village affairs supervision committee in every village checks, each quarter, the branch's public "
+             "list of service commitments; members who neglect their duties are dealt with by the branch.",
+             "township Party committee (its discipline inspection member)",
+             "village branch; village supervision committee; county organization department (the check list)",
+             "Staff time of the township's discipline inspection staff; allowances for committee members. "
+             "No building or equipment.",
+             "Supervision scale (sup1-sup3) by village, yearly; share of listed commitments checked and met "
+             "(a record the data package does not hold yet).",
+             ("supervision", "fengqiao"), ("ccp2017supervision", "zhao2023supervision", "sun2019members")),
+    PathPlan("sys",
+             "Written rules for how the branch delivers services (a service list, hours, follow-up until a matter is "
+             "settled), reviewed each year against villagers' requests; organizational life (\"three meetings and "
+             "one lesson\") kept with minutes.",
+             "village branch (drafts and keeps the rules)",
+             "township Party committee (approves and reviews them); county organization department (model rules)",
+             "Drafting and review time; posting the rules. Low.",
+             "Supporting-systems scale (sys1-sys3); meetings held as a share of those required "
+             "(meetings_held / meetings_required).",
+             ("fengqiao", "yantai"), ("ccp2014service", "ccp2019rural", "wang2024fengqiao")),
+    PathPlan("eva",
+             "Villagers' rating of the branch's services enters the township's yearly assessment of the branch; "
+             "results are published and lead to rewards or corrections; checks of paperwork are cut back.",
+             "township Party committee (runs the assessment)",
+             "county organization department (weights in the county's assessment of townships); villagers' "
+             "representatives",
+             "A yearly rating round among villagers (survey time). Low to moderate.",
+             "Evaluation scale (eva1-eva3); share of villagers satisfied or very satisfied (satisfaction "
+             "4 or 5).",
+             ("supervision",), ("ccp2014service", "chen2025service", "zheng2023")),
+    PathPlan("sel",
+             "Candidates for branch secretary are vetted for their ability to serve; village cadres are assessed "
+             "each year with consequences for their posts; members are trained; a first secretary is sent to "
+             "every village whose branch is weak.",
+             "county organization department (vetting, first secretaries)",
+             "township Party committee (yearly assessment); first secretary; village branch (admitting members)",
+             "Training hours; the first secretaries' time, borne by the units that send them.",
+             "Selection scale (sel1-sel3); training hours (training_hours); villages with a first "
+             "secretary (first_secretary).",
+             ("first_secretary", "yantai", "tangyue"),
+             ("ccp2021firstsecretary", "ccp2019rural", "wang2018leftbehind", "sun2019members")),
+    PathPlan("fun",
+             "A guaranteed yearly service budget for every village, paid on a fixed date; collective income from "
+             "branch-led cooperatives as a second source; service accounts published.",
+             "county government and Party committee (the budget line)",
+             "township Party committee (disburses); village branch (collective enterprises, accounts)",
+             "The largest of the five: a recurring budget line per resident, the size of Z town's shortfall in "
+             "service funds (see the table's data column).",
+             "Funding scale (fun1-fun3); service funds per resident (service_funds_per_resident); "
+             "collective income (collective_income).",
+             ("yantai", "tangyue"), ("ccp2014service", "ccp2019rural")),
+)
+PATH_PLAN_BY_ID = {p.path: p for p in PATH_PLANS}

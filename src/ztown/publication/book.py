@@ -30,6 +30,9 @@ from ztown.data.errors import DataPackageError, Problem
 from ztown.data.paths import find_project_root, project_root
 
 BUILD_DIR_NAME = "_build"
+PDF_ENV = "ZTOWN_BOOK_PDF"  # read by ztown.publication.sphinxext: the PDF edition's file name in the HTML folder
+PDF_NAME = "ztown-book.pdf"
+CHROMIUM = Path("/usr/bin/chromium")
 CACHE_DIR_NAME = ".jupyter_cache"
 LOCK_NAME = ".ztown-book.lock"
 UNFINISHED_MARKER = ".ztown-build-unfinished"  # exists while a build runs; left behind if killed
@@ -136,6 +139,25 @@ def prune_execution_caches(current: Path, keep_others: int = KEEP_OTHER_CACHES) 
     return removed
 
 
+def encrypt_kernel_transport() -> None:
+    """Have kernels started from this process use CurveZMQ encryption on their TCP sockets.
+
+    ipykernel (7.4) logs "Kernel is running over TCP without encryption" whenever its manager
+    starts it over TCP without CurveZMQ keys, which is jupyter_client's default
+    (`KernelManager.transport_encryption = "disabled"`). The kernelspec of this environment
+    declares `supported_encryption: ["curve"]`, so the policy "auto" makes the manager provision
+    keys and the kernel encrypts. myst-nb executes notebooks through jupyter-cache and nbclient,
+    which create their kernel managers without a traitlets config, so the policy is set as the
+    class default here (in the build process, before any kernel starts). Nothing changes when
+    pyzmq has no CurveZMQ support.
+    """
+    import zmq
+    from jupyter_client.manager import KernelManager
+
+    if zmq.has("curve"):
+        KernelManager.transport_encryption.default_value = "auto"
+
+
 @dataclass
 class BookBuild:
     """What one `jupyter-book build` did."""
@@ -148,6 +170,8 @@ class BookBuild:
     log_path: Path | None = None
     execution_cache: Path | None = None  # the jupyter-cache folder this build used
     executed: dict[str, float] = field(default_factory=dict)  # notebook path -> seconds, run (not cached) now
+    # the translated editions built after this one (ztown.publication.edition): code -> their build
+    editions: dict[str, "BookBuild"] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -180,7 +204,8 @@ def book_lock(source: Path, shared: bool = False):
 
 
 def build_book(source: Path | None = None, data: Path | None = None, keep_going: bool = False,
-               echo=print) -> BookBuild:
+               echo=print, extra_env: dict[str, str] | None = None, editions: bool = True,
+               builder: str = "html") -> BookBuild:
     """Build `source` (a folder with _config.yml and _toc.yml) into `source/_build/html`.
 
     `data`, when given, is the data package (folder or datapackage.json) the notebooks read;
@@ -188,12 +213,27 @@ def build_book(source: Path | None = None, data: Path | None = None, keep_going:
     project found from the working directory (`ztown.data.paths.project_root`). `keep_going`
     reports every warning instead of stopping at the first. Only one build of a source runs at
     a time (see `book_lock`).
+
+    With `editions` (the default), each translated edition of the book (`locales/<language>/`) is
+    built after the English one, into `_build/html/<code>/` (`ztown.publication.edition`); the
+    result's `seconds`, `warnings` and `ok` cover all editions. `extra_env` is added to the
+    environment of the build (an edition's build sets $ZTOWN_LANG with it).
+
+    `builder` "singlehtml" writes the one-page edition the PDF is printed from into
+    `source/_build/singlehtml` (see `build_pdf`).
     """
+    if builder not in ("html", "singlehtml"):
+        raise ValueError(f"builder {builder!r}: html or singlehtml")
     source = Path(source).resolve() if source is not None else project_root()
     for required in ("_config.yml", "_toc.yml"):
         if not (source / required).is_file():
             raise FileNotFoundError(f"{source / required} does not exist: not a book folder")
     env = dict(os.environ)
+    env.update(extra_env or {})
+    if editions:
+        from ztown.publication.edition import editions_env  # every page links its other editions
+
+        env.update(editions_env(source))
     if data is not None:
         from ztown.data.loader import ENV_VAR, resolve_descriptor  # (imports pandas: only when needed)
 
@@ -202,10 +242,10 @@ def build_book(source: Path | None = None, data: Path | None = None, keep_going:
             raise FileNotFoundError(f"--data {data}: no data package descriptor at {descriptor}")
         env[ENV_VAR] = str(descriptor)
     build_dir = source / BUILD_DIR_NAME
-    html_dir = build_dir / "html"
-    log_path = build_dir / "book-build.log"
+    html_dir = build_dir / builder
+    log_path = build_dir / ("book-build.log" if builder == "html" else f"book-build-{builder}.log")
     unfinished = build_dir / UNFINISHED_MARKER
-    command = [str(jupyter_book_executable()), "build", str(source), "--builder", "html", "-W", "-n"]
+    command = [str(jupyter_book_executable()), "build", str(source), "--builder", builder, "-W", "-n"]
     if keep_going:
         command.append("--keep-going")
 
@@ -240,17 +280,134 @@ def build_book(source: Path | None = None, data: Path | None = None, keep_going:
         result = BookBuild(returncode, time.perf_counter() - started, html_dir, warnings, problems,
                            log_path, execution_cache, executed)
         if not result.ok:
-            _discard_build_state(build_dir)
+            _discard_build_state(build_dir, builder)
         unfinished.unlink()
+        if result.ok and editions:
+            from ztown.publication.edition import build_editions
+
+            result = build_editions(source, result, data=data, keep_going=keep_going, echo=echo, extra_env=extra_env)
     return result
 
 
-def _discard_build_state(build_dir: Path) -> None:
+def _discard_build_state(build_dir: Path, builder: str = "html") -> None:
     """Remove the HTML and the saved Sphinx environment, keeping only the execution cache.
 
     Stale HTML would look current; stale doctrees would let the next incremental build skip,
     and so hide, the pages that had warnings. Cached notebook outputs stay valid (they are keyed
     by data and code, and only successful executions are cached).
     """
-    shutil.rmtree(build_dir / "html", ignore_errors=True)
+    shutil.rmtree(build_dir / builder, ignore_errors=True)
     shutil.rmtree(build_dir / ".doctrees", ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- the PDF edition
+
+PDF_FOOTER = ('<div style="font-size:8px; width:100%; text-align:center; color:#555; font-family:sans-serif;">'
+              '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
+PDF_TITLE_SCRIPT = """([title, note, contents]) => {
+  // a title page and a contents page, made from the chapters' own headings (with their numbers)
+  const block = document.createElement('div');
+  block.className = 'ztown-pdf-title';
+  const h = document.createElement('p'); h.className = 'ztown-pdf-title-main'; h.textContent = title;
+  const p = document.createElement('p'); p.className = 'ztown-pdf-title-note'; p.textContent = note;
+  block.append(h, p);
+  const nav = document.createElement('nav');
+  nav.className = 'ztown-pdf-contents';
+  const head = document.createElement('p'); head.className = 'ztown-pdf-contents-title'; head.textContent = contents;
+  const list = document.createElement('ul');
+  for (const h2 of document.querySelectorAll('.toctree-wrapper > section > h2')) {
+    const section = h2.parentElement;
+    const item = document.createElement('li');
+    const link = document.createElement('a');
+    link.href = '#' + section.id;
+    link.textContent = h2.textContent.replace(/#$/, '').trim();
+    item.append(link);
+    list.append(item);
+  }
+  nav.append(head, list);
+  const article = document.querySelector('article') || document.body;
+  article.prepend(block, nav);
+}"""
+
+
+def print_pdf(html_dir: Path, out: Path, title: str = "", note: str = "", contents: str = "Contents",
+              chromium: Path = CHROMIUM, timeout_ms: int = 180_000) -> Path:
+    """Print the single-page HTML edition in `html_dir` (its index.html) to the PDF file `out`.
+
+    Debian's Chromium, driven by Playwright (which downloads no browser here), prints with the
+    book's print styles (book/_static/ztown.css: no navigation, no folded code, the contents list
+    first, each chapter on a new page), A4, page numbers in the footer, a PDF outline (bookmarks)
+    from the headings, and the fonts embedded (Noto Sans CJK for Chinese). `title` and `note`
+    open the first page, then a contents page (`contents` is its heading: "目录" for a Chinese edition)
+    lists the chapters. Works for any edition's folder (the Chinese one included).
+    """
+    from playwright.sync_api import sync_playwright
+
+    html_dir, out = Path(html_dir), Path(out)
+    index = html_dir / "index.html"
+    if not index.is_file():
+        raise FileNotFoundError(f"{index} does not exist: build the single-page edition first")
+    if not Path(chromium).is_file():
+        raise FileNotFoundError(f"{chromium} is not installed (apt-get install chromium): it prints the PDF")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    # Sphinx's singlehtml builder writes the root page (book/intro.html) with links relative to the
+    # output folder, and index.html is only a redirect to it: print a copy placed at the top.
+    redirect = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"', index.read_text(encoding="utf-8")[:500],
+                         re.IGNORECASE)
+    page_file = index
+    if redirect and (html_dir / redirect.group(1)).is_file():
+        page_file = html_dir / "ztown-print.html"
+        shutil.copyfile(html_dir / redirect.group(1), page_file)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), headless=True,
+                                             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page()
+            page.route("**/*", lambda route: route.abort() if route.request.url.startswith(("http:", "https:"))
+                       else route.continue_())
+            page.goto(page_file.as_uri(), wait_until="load", timeout=timeout_ms)
+            page.wait_for_load_state("networkidle", timeout=timeout_ms)
+            page.evaluate("() => (window.MathJax && MathJax.startup && MathJax.startup.promise) || null")
+            if title:
+                page.evaluate(PDF_TITLE_SCRIPT, [title, note, contents])
+            page.emulate_media(media="print")
+            page.pdf(path=str(partial), format="A4", print_background=True, display_header_footer=True,
+                     header_template="<span></span>", footer_template=PDF_FOOTER, outline=True, tagged=True,
+                     margin={"top": "16mm", "bottom": "16mm", "left": "15mm", "right": "15mm"})
+        finally:
+            browser.close()
+    partial.replace(out)
+    return out
+
+
+PDF_NOTE = ("All data about Z town and the comparison towns in this book are synthetic; only the national "
+            "figures are real, each with its source.")
+
+
+def build_pdf(source: Path | None = None, data: Path | None = None, echo=print) -> tuple[BookBuild, Path | None]:
+    """The HTML book (its footers linking the PDF), the single-page edition, and the PDF printed from it.
+
+    Writes `_build/pdf/ztown-book.pdf` and a copy in `_build/html/` (the pages' link). Returns the
+    build that failed, if one did (and no PDF), else the single-page build and the PDF.
+    """
+    source = Path(source).resolve() if source is not None else project_root()
+    html = build_book(source, data=data, keep_going=True, echo=echo, extra_env={PDF_ENV: PDF_NAME})
+    if not html.ok:
+        return html, None
+    single = build_book(source, data=data, keep_going=True, echo=echo, editions=False, builder="singlehtml")
+    if not single.ok:
+        return single, None
+    from ztown.publication.codebook import BOOK_TITLE
+
+    out = source / BUILD_DIR_NAME / "pdf" / PDF_NAME
+    with book_lock(source):
+        print_pdf(single.html_dir, out, title=BOOK_TITLE, note=PDF_NOTE)
+        shutil.copyfile(out, html.html_dir / PDF_NAME)
+    echo(f"ztown book: printed {out}")
+    from ztown.publication.edition import build_edition_pdfs  # the translated editions' PDFs
+
+    failed = build_edition_pdfs(source, data=data, echo=echo)
+    if failed is not None:
+        return failed, None
+    return single, out

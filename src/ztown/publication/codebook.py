@@ -65,19 +65,27 @@ def page_name(resource_name: str) -> str:
     return f"codebook_{resource_name}"
 
 
-def list_table(header: list[str], rows: list[list[str]], widths: list[int] | None = None) -> str:
-    """A MyST list-table; cells are already-escaped single-line MyST."""
+def list_table(header: list[str], rows: list[list[str]], widths: list[int] | None = None,
+               caption: str = "", name: str = "") -> str:
+    """A MyST list-table; cells are already-escaped single-line MyST.
+
+    With a `caption` (escaped MyST) Sphinx numbers the table ("Table 12"); `name` is its label.
+    """
     for row in rows:
         if len(row) != len(header):
             raise ValueError(f"table row has {len(row)} cells, header has {len(header)}: {row}")
-    lines = ["```{list-table}", ":header-rows: 1"]
+    # a colon fence: a backtick fence cannot carry backticks (code) in its caption
+    lines = [f":::{{list-table}} {caption}".rstrip()]
+    if name:
+        lines.append(f":name: {name}")
+    lines += [":header-rows: 1", ":class: ztown-table"]
     lines.append(f":widths: {' '.join(map(str, widths))}" if widths else ":widths: auto")
     lines.append("")
     for row in [header, *rows]:
         for i, cell in enumerate(row):
             lead = "* - " if i == 0 else "  - "
             lines.append((lead + cell).rstrip())
-    lines.append("```")
+    lines.append(":::")
     return "\n".join(lines)
 
 
@@ -155,7 +163,12 @@ def _codes_section(resource: dict) -> list[str]:
                  _stata_value(f, i + 1, c["value"])] for i, c in enumerate(f.get("categories", []))]
         rows += [[md_code(code), md_escape(label), "missing value", md_escape("." + "abcdefghijklmnopqrstuvwxyz"[i])]
                  for i, (code, label) in enumerate(labelled_missing_values(f))]
-        out += [list_table(["Code", "Label", "Kind", "Stata"], rows, [15, 60, 15, 10]), ""]
+        names = ", ".join(x["name"] for x in fields) if len(fields) <= 3 else \
+            f"{fields[0]['name']} to {fields[-1]['name']} ({len(fields)} fields)"
+        out += [list_table(["Code", "Label", "Kind", "Stata"], rows, [15, 60, 15, 10],
+                           caption=f"Codes of {md_escape(names)}",
+                           name=f"tbl-codebook-{resource['name']}-codes-{fields[0]['name']}".replace("_", "-").lower()),
+                ""]
     return out
 
 
@@ -181,7 +194,8 @@ def _items_section(descriptor_path: Path, by_name: dict[str, dict], terms: set[s
             "Every survey item, the construct it measures, and its wording in English and Chinese. "
             "Reverse-coded items are worded so that agreement means a worse state; the scales reverse them.", "",
             list_table(["Item", "Construct", "Dimension", "English", "Chinese", "Reverse-coded"], rows,
-                       [8, 22, 10, 28, 24, 8]), ""]
+                       caption="The survey items and their wording", name="tbl-codebook-items-wording",
+                       widths=[8, 22, 10, 28, 24, 8]), ""]
 
 
 def _constructs_section(descriptor_path: Path, resource: dict) -> list[str]:
@@ -196,11 +210,21 @@ def _constructs_section(descriptor_path: Path, resource: dict) -> list[str]:
             "The five problems and five causes, each oriented so that a higher score is better, with the "
             "construction path that answers each cause.", "",
             list_table(["Construct", "Dimension", "English", "Chinese", "Thesis wording", "Path"], rows,
-                       [10, 10, 18, 14, 24, 24]), ""]
+                       caption="The constructs, their names and paths", name="tbl-codebook-constructs-names",
+                       widths=[10, 10, 18, 14, 24, 24]), ""]
 
 
-def _number_text(text: str) -> str:
-    """A published figure as written in the CSV, without a float's trailing '.0'."""
+COMPUTED_DECIMALS = 2  # a share computed from two published counts is shown to two decimals
+
+
+def _number_text(text: str, computed: bool = False) -> str:
+    """A published figure as written in the CSV, without a float's trailing '.0'.
+
+    A computed share (stored at full precision, e.g. 29.543357670884923) is shown rounded to
+    `COMPUTED_DECIMALS`; a published figure is shown exactly as published.
+    """
+    if computed and re.fullmatch(r"-?\d+\.\d{3,}", text):
+        return f"{float(text):.{COMPUTED_DECIMALS}f}"
     return text[:-2] if re.fullmatch(r"-?\d+\.0", text) else text
 
 
@@ -208,12 +232,13 @@ def _national_section(descriptor_path: Path, resource: dict) -> list[str]:
     """One list entry per figure (a table would be too wide for the source and the address)."""
     entries = []
     for r in _read_rows(descriptor_path, resource):
-        value = f"{md_escape(_number_text(r['value']))} {md_escape(r['unit'])}"
+        value = f"{md_escape(_number_text(r['value'], r.get('basis') == 'computed'))} {md_escape(r['unit'])}"
         if r.get("value_qualifier") and r["value_qualifier"] != "exact":
             value = f"{md_escape(r['value_qualifier'])} {value}"
         source = f"{md_escape(r['publication'])}; {md_escape(r['issuer'])}; {md_escape(r['published'])}"
         if r.get("basis") == "computed":
-            source = f"computed as {md_escape(r.get('formula', ''))}, from {source}"
+            source = (f"computed as {md_escape(r.get('formula', ''))} (shown to {COMPUTED_DECIMALS} decimals; the "
+                      f"file keeps full precision), from {source}")
         entry = (f"- {md_code(r['indicator'])}, {md_escape(r['year'])} ({md_escape(r['period'])}): {value}; "
                  f"{md_escape(r['scope'])}. Source: {source}.")
         if r.get("read_at"):
@@ -257,7 +282,9 @@ def _resource_page(descriptor_path: Path, resource: dict, by_name: dict[str, dic
         field_rows.append([md_code(f["name"]), md_escape(f["type"]), md_escape(f.get("unit", "")),
                            md_escape(f.get("description", "")), _constraint_text(f)])
     out += ["## Fields", "", list_table(["Field", "Type", "Unit", "Description", "Constraints"], field_rows,
-                                        [16, 8, 14, 42, 20]), ""]
+                                        caption=f"Fields of {md_code(name)}",
+                                        name=f"tbl-codebook-{name}-fields".replace("_", "-"),
+                                        widths=[16, 8, 14, 42, 20]), ""]
     out += _codes_section(resource)
     if name == "items":
         out += _items_section(descriptor_path, by_name, terms)
@@ -301,7 +328,8 @@ def _index_page(descriptor_path: Path, descriptor: dict) -> str:
                      str(n), str(len(r["schema"]["fields"])), KIND_TEXT[resource_kind(r)]])
     out += ["## Resources", "", "One page per resource lists every field with its type, unit, constraints "
             "and codes.", "", list_table(["Resource", "Title", "Rows", "Fields", "Data"], rows,
-                                          [20, 50, 8, 8, 14]), ""]
+                                          caption="The resources of the data package", name="tbl-codebook-resources",
+                                          widths=[20, 50, 8, 8, 14]), ""]
     if descriptor.get("sources"):
         out += ["## Sources", ""]
         for s in descriptor["sources"]:

@@ -29,16 +29,33 @@ of other data or helpers are kept (the few most recently used) so switching back
 
 On `html-page-context` it also removes the duplicate inline scripts Sphinx 7.4 writes (see
 `drop_duplicate_inline_scripts`), which would otherwise throw a SyntaxError in every page.
+
+Presentation (issue 12):
+
+- `letter_appendices` (on `env-get-updated`, after Sphinx has numbered sections and figures): the
+  chapters of the toctree part captioned "Appendices" (`ztown_appendix_captions`) are lettered,
+  "Appendix A", "Appendix B", ..., and their figures and tables numbered in their own sequence
+  (A.1, A.2, ...), instead of continuing the chapters' numbers;
+- `alt_text_from_captions` (on `doctree-read`): an image in a figure that has no alt text gets its
+  caption's text, so no image's alt text is its file name (myst-nb names glued images by hash);
+- `pdf_link` (on `html-page-context`): when the build is made for a PDF edition
+  ($ZTOWN_BOOK_PDF names the file, set by `ztown book --pdf`), every page's footer links it;
+- kernels started by the build get CurveZMQ transport keys from their manager
+  (`ztown.publication.book.encrypt_kernel_transport`), so ipykernel's "Kernel is running over
+  TCP without encryption" warning has no cause.
 """
 
 from __future__ import annotations
 
 import filecmp
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 
+from docutils import nodes
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ExtensionError
@@ -86,6 +103,8 @@ def write_generated_pages(descriptor_path: Path, srcdir: Path, data_hash: str = 
             raise ExtensionError(f"ztown.publication.codebook.write_pages wrote no page for {descriptor_path}")
         page = report_page(Path(srcdir) / REPLICATION_DIR, data_hash, code_hash)
         (Path(scratch) / REPORT_PAGE_NAME).write_text(page, encoding="utf-8")
+        from ztown.publication.questionnaire import write_page as write_questionnaire
+        write_questionnaire(Path(scratch))  # "The questionnaire", from the XLSForm's source
         _sync_tree(Path(scratch), target)
     return target
 
@@ -163,12 +182,162 @@ def drop_duplicate_inline_scripts(app: Sphinx, pagename: str, templatename: str,
     scripts[:] = unique
 
 
+APPENDIX_CAPTIONS = ["Appendices", "附录"]
+APPENDIX_WORD = {"zh": "附录"}  # by the build's `language`; English otherwise
+PDF_ENV = "ZTOWN_BOOK_PDF"  # the PDF edition's file name, relative to the HTML folder
+
+
+def appendix_docs(env) -> list[str]:
+    """The documents of the toctree part(s) whose caption is one of `ztown_appendix_captions`, in order."""
+    captions = set(env.config.ztown_appendix_captions)
+    root = env.config.root_doc
+    if root not in env.found_docs:
+        return []
+    docs = []
+    for toctree in env.get_doctree(root).findall(addnodes.toctree):
+        if toctree.get("caption") in captions:
+            docs += [ref for _title, ref in toctree["entries"] if ref in env.found_docs]
+    return docs
+
+
+def appendix_letter(k: int) -> str:
+    return chr(ord("A") + k) if k < 26 else f"A{k - 25}"
+
+
+def letter_appendices(app: Sphinx, env) -> list[str]:
+    """Number the appendices A, B, ... and their figures and tables A.1, A.2, ..., B.1, ...
+
+    Runs after Sphinx's toctree collector has assigned section and figure numbers (it connects
+    `env-get-updated` at the default priority): the chapter number of each appendix is replaced
+    by its letter wherever Sphinx keeps it (the page's section numbers, the toctree entries and
+    the figure numbers), so headings, the sidebar, captions and {numref} all agree. The page's
+    own title reads "Appendix A" ("附录A" in a Chinese build).
+    """
+    word = APPENDIX_WORD.get((env.config.language or "en").split("_")[0], "Appendix")
+    sep = "" if word == "附录" else " "
+    changed = []
+    for k, doc in enumerate(appendix_docs(env)):
+        letter = appendix_letter(k)
+
+        def relabel(number):
+            if not number:
+                return number
+            return type(number)([letter, *list(number)[1:]])
+
+        secnumbers = env.toc_secnumbers.get(doc)
+        if not secnumbers:
+            continue  # the appendix part is not numbered: nothing to letter
+        for anchor, number in list(secnumbers.items()):
+            secnumbers[anchor] = relabel(number)
+        if secnumbers.get(""):
+            secnumbers[""] = (f"{word}{sep}{letter}",)
+        for ref in env.tocs[doc].findall(nodes.reference):
+            if ref.get("secnumber"):
+                ref["secnumber"] = relabel(ref["secnumber"])
+        title = env.titles.get(doc)
+        if title is not None and title.get("secnumber"):
+            title["secnumber"] = relabel(title["secnumber"])
+        for numbers in env.toc_fignumbers.get(doc, {}).values():
+            for figure_id, number in list(numbers.items()):
+                numbers[figure_id] = (letter, number[-1])
+        changed.append(doc)
+    return changed
+
+
+FIGURE_DATA_LINK_TEXT = ("Figure data (CSV)", "图数据（CSV）")
+
+
+def alt_text_from_captions(app: Sphinx, doctree) -> None:
+    """Give every image of a captioned figure that lacks alt text the caption's text."""
+    for figure in doctree.findall(nodes.figure):
+        captions = [c for c in figure.children if isinstance(c, nodes.caption)]
+        if not captions:
+            continue
+        text = captions[0].astext()
+        for link_text in FIGURE_DATA_LINK_TEXT:
+            text = text.replace(link_text, "")
+        text = " ".join(text.split()).rstrip(" .;:。；：")
+        text += "。" if re.search(r"[\u4e00-\u9fff]$", text) else "."
+        for image in figure.findall(nodes.image):
+            if not image.get("alt"):
+                image["alt"] = text
+
+
+def pdf_link(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Link the PDF edition from every page's footer, when this build comes with one."""
+    pdf = os.environ.get(PDF_ENV)
+    if not pdf or app.builder.name != "html":
+        return
+    href = context["pathto"](pdf, 1)
+    label = "本书PDF版" if (app.config.language or "").startswith("zh") else "The book as PDF"
+    footer = context.get("theme_extra_footer") or ""
+    context["theme_extra_footer"] = f'{footer} <a class="ztown-pdf-link" href="{href}">{label}</a>'
+
+
+from sphinx.transforms.post_transforms import SphinxPostTransform  # noqa: E402
+from sphinx.util.docutils import SphinxDirective  # noqa: E402
+
+
+class ExecutionTable(SphinxDirective):
+    """myst-nb's table of notebook executions (`nb-exec-table`) with a caption and a label.
+
+    myst-nb's own directive makes its table only after Sphinx has numbered the tables, so it
+    stays uncaptioned and unnumbered. This one puts a captioned, labelled table node in place
+    at parse time (so it is numbered like every other table) and fills in myst-nb's rows after
+    (`FillExecutionTable`).
+    """
+
+    required_arguments = 1
+    final_argument_whitespace = True
+    option_spec = {"name": lambda text: text.strip()}
+
+    def run(self):
+        from myst_nb.ext.execution_tables import METADATA_KEY
+        from myst_nb.sphinx_ import NbMetadataCollector
+
+        # as myst-nb's directive does: the page is rewritten whenever a notebook is re-executed
+        NbMetadataCollector.set_doc_data(self.env, self.env.docname, METADATA_KEY, True)
+        table = nodes.table(classes=["ztown-exec-table", "ztown-table"])
+        title = nodes.title(self.arguments[0], self.arguments[0])
+        table += title
+        self.set_source_info(table)
+        self.add_name(table)
+        return [table]
+
+
+class FillExecutionTable(SphinxPostTransform):
+    """Fill each `ztown-exec-table` with the rows of myst-nb's execution statistics."""
+
+    default_priority = 7  # before myst-nb's own (8) and the reference resolvers (9, 10)
+
+    def run(self, **kwargs) -> None:
+        from myst_nb.ext.execution_tables import make_stat_table
+        from myst_nb.sphinx_ import NbMetadataCollector
+
+        for table in list(self.document.findall(nodes.table)):
+            if "ztown-exec-table" not in table["classes"]:
+                continue
+            made = make_stat_table(self.env.docname, NbMetadataCollector.get_doc_data(self.env))
+            for child in list(made.children):
+                table += child
+            table["classes"] += [c for c in made["classes"] if c not in table["classes"]]
+
+
 def setup(app: Sphinx) -> dict:
     # rebuild="env": a changed value makes Sphinx discard its saved environment and re-read all pages
     app.add_config_value("ztown_data_hash", "", "env", str)
     app.add_config_value("ztown_code_hash", "", "env", str)
     app.add_config_value("ztown_datapackage", "", "", str)  # informational: the hash decides
+    app.add_config_value("ztown_appendix_captions", APPENDIX_CAPTIONS, "env", list)
     app.connect("config-inited", on_config_inited, priority=BEFORE_EXTERNAL_TOC)
+    # after the toctree collector (default priority 500) has numbered sections and figures
+    app.connect("env-get-updated", letter_appendices, priority=800)
+    app.connect("doctree-read", alt_text_from_captions)
+    app.add_directive("ztown-exec-table", ExecutionTable)
+    app.add_post_transform(FillExecutionTable)
+    app.connect("html-page-context", pdf_link)
+    from ztown.publication.book import encrypt_kernel_transport
+    encrypt_kernel_transport()
     # late, after the extensions that add per-page scripts
     app.connect("html-page-context", drop_duplicate_inline_scripts, priority=900)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,351 @@
+"""The Chinese edition (issue 13): its catalogues, its build beside the English book, and what a reader gets.
+
+The unit tests need no build. The others share one `ztown book` of the repository (as tests/test_book.py
+does: a build with nothing changed is cheap), which builds the English book into `_build/html` and the
+Chinese edition into `_build/html/zh`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from ztown.publication import edition as ed
+from ztown.publication import translation as tr
+from ztown.publication.book import book_lock
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+HTML_DIR = REPO_ROOT / "_build" / "html"
+ZH = ed.EDITIONS["zh"]
+ZH_SOURCE = REPO_ROOT / "_build" / "zh" / "src"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def chapters() -> list[str]:
+    return [d for d in ed.toc_docnames(REPO_ROOT) if d.startswith("notebooks/")]
+
+
+def hand_written_pages() -> list[tr.Page]:
+    return ed.book_pages(REPO_ROOT, generated=False)
+
+
+# --- splitting pages into messages ---------------------------------------------------------------
+
+SAMPLE = """---
+file_format: mystnb
+---
+
+(label)=
+# A title
+
+:::{admonition} Synthetic data
+:class: warning synthetic-data
+Every number here is drawn by a generator, see {ref}`data-methods`
+and {cite:t}`key2020`.
+:::
+
+A paragraph with {glue:text}`x-est:.2f` and
+a second line, then math $a+b$.
+
+- first item
+  continued
+- second item
+
+| Head | Other |
+|---|---|
+| cell {glue:text}`y:.1f` | two |
+
+$$ y = \\beta x $$
+
+```python
+print("code stays")
+```
+
+:::{glue:figure} fig-x
+:name: fig-x
+
+A caption. {download}`Figure data (CSV) </_build/figure_data/x.csv>`
+:::
+"""
+
+
+def test_messages_are_the_prose_and_nothing_else():
+    pieces = tr.segment(SAMPLE)
+    assert "".join(p.text for p in pieces) == SAMPLE, "the pieces must add up to the source"
+    messages = [p.msgid for p in pieces if p.msgid]
+    assert messages == [
+        "A title", "Synthetic data",
+        "Every number here is drawn by a generator, see {ref}`data-methods` and {cite:t}`key2020`.",
+        "A paragraph with {glue:text}`x-est:.2f` and a second line, then math $a+b$.",
+        "first item continued", "second item",
+        "| Head | Other |", "| cell {glue:text}`y:.1f` | two |",
+        "A caption. {download}`Figure data (CSV) </_build/figure_data/x.csv>`"]
+
+
+def test_a_translation_replaces_only_the_prose():
+    pieces = tr.segment(SAMPLE)
+    messages = [p.msgid for p in pieces if p.msgid]
+    translations = {m: f"译文{k}" + "".join(f" {{{r['name']}}}`{r['content']}`" for r in tr.ROLE.finditer(m))
+                    for k, m in enumerate(messages)}
+    catalogue = tr.Catalogue(Path("x.po"), translations)
+    out = tr.translate_sources([pieces], catalogue)
+    text = out.sources[0]
+    assert not out.untranslated and not out.refused
+    for kept in ["(label)=", ":class: warning synthetic-data", "$$ y = \\beta x $$", 'print("code stays")',
+                 ":::{glue:figure} fig-x", ":name: fig-x", "|---|---|", "file_format: mystnb"]:
+        assert kept in text, kept
+    assert "# 译文0" in text and ":::{admonition} 译文1" in text and "- 译文4" in text and "| 译文6 |" not in text
+    assert "译文7 {glue:text}`y:.1f`" in text
+    assert tr.glue_keys(text) == tr.glue_keys(SAMPLE) == {"x-est", "y", "fig-x"}
+
+
+def test_a_translation_that_drops_or_adds_a_glued_value_is_refused():
+    msgid = "Z town is {glue:text}`gap:.1f` points {glue:md}`gap-dir` ({numref}`fig-x`)."
+    assert tr.role_mismatch(msgid, "Z镇{glue:md}`gap-dir`{glue:text}`gap:.2f`分（{numref}`fig-x`）。") is None
+    assert "gap" in tr.role_mismatch(msgid, "Z镇{glue:md}`gap-dir`几分（{numref}`fig-x`）。")
+    assert "other" in tr.role_mismatch(msgid, "Z镇{glue:text}`other:.1f`{glue:text}`gap:.1f`{glue:md}`gap-dir`"
+                                              "（{numref}`fig-x`）。")
+    pieces = tr.segment(msgid + "\n")
+    out = tr.translate_sources([pieces], tr.Catalogue(Path("x.po"), {msgid: "Z镇几分。"}))
+    assert out.sources == [msgid + "\n"] and out.refused, "a refused translation leaves the English"
+
+
+def test_generated_pages_use_number_placeholders():
+    template, values = tr.make_template("- File: `data/x.csv`, 2418 rows, 38 fields; see {ref}`codebook-x2`.")
+    assert template == "- File: `data/x.csv`, {#1} rows, {#2} fields; see {ref}`codebook-x2`."
+    assert values == ("2418", "38")
+    assert tr.fill_placeholders("{#1}行，{#2}个字段", values) == "2418行，38个字段"
+    assert tr.role_mismatch(template, "{#1}行") is not None, "a placeholder must not get lost"
+
+
+def test_every_hand_written_page_splits_and_joins_back():
+    for page in hand_written_pages():
+        for source, pieces in zip(page.markdown_sources(), page.pieces()):
+            assert "".join(p.text for p in pieces) == source, page.docname
+            same = "".join(p.render(p.msgid) if p.msgid else p.text for p in pieces)
+            assert [p.msgid for p in tr.segment(same) if p.msgid] == [p.msgid for p in pieces if p.msgid], page.docname
+            assert tr.glue_keys(same) == tr.glue_keys(source), page.docname
+
+
+def test_only_a_message_written_in_both_languages_counts_as_bilingual():
+    assert tr.bilingual("- `sex`\n- Sex of the respondent\n- 受访者性别\n- choice list `sex`; required")
+    assert tr.bilingual("**Z town survey of villagers** / **Z镇村民问卷调查**")
+    assert not tr.bilingual("Whether a first secretary (第一书记) is stationed in the village.")
+    assert not tr.bilingual("The branch holds its three meetings and one lesson (三会一课) as required.")
+
+
+def test_latin_prose_finds_english_sentences_not_names():
+    assert tr.latin_prose("Z镇的差距（Oaxaca-Blinder分解，CR2标准误，TWFE）") == []
+    assert tr.latin_prose("方法见 Callaway and Sant'Anna 的文献") == []
+    assert tr.latin_prose("这里 the comparison towns are fictional 了") == ["the comparison towns are fictional"]
+    assert tr.latin_prose("代码 `ztown.load()` 与 {ref}`data-methods`") == []
+
+
+def test_language_switch_leads_to_the_same_page():
+    assert ed.switch_href("index", "en", "zh") == "zh/index.html"
+    assert ed.switch_href("notebooks/01_status", "en", "zh") == "../zh/notebooks/01_status.html"
+    assert ed.switch_href("notebooks/01_status", "zh", "en") == "../../notebooks/01_status.html"
+    assert ed.switch_href("book/generated/codebook", "zh", "en") == "../../../book/generated/codebook.html"
+
+
+# --- the catalogues ---------------------------------------------------------------------------------
+
+def test_catalogues_are_in_step_with_the_english(tmp_path):
+    """`python -m ztown.publication.edition update` has been run since the English last changed: merging
+    the English book's messages into a copy of the catalogues changes nothing."""
+    copy = tmp_path / "locales"
+    shutil.copytree(REPO_ROOT / ed.LOCALES_DIR, copy)
+    messages = ed.current_messages(REPO_ROOT)
+    stale = {}
+    for domain, current in messages.items():
+        po = copy / ZH.locale / "LC_MESSAGES" / f"{domain}.po"
+        added, _removed = tr.update_catalogue(po, current, ZH.locale)
+        if added:
+            stale[domain] = added
+    assert not stale, f"English messages missing from the catalogues (run the update): {stale}"
+
+
+def _coverage():
+    return {c.domain: c for c in ed.coverage(REPO_ROOT, ZH)}
+
+
+def test_every_message_of_the_book_is_translated():
+    coverage = _coverage()
+    problems = {d: f"{c.untranslated} untranslated ({c.fuzzy} fuzzy), refused: {c.refused}"
+                for d, c in coverage.items() if c.untranslated or c.refused}
+    assert not problems, json.dumps(problems, ensure_ascii=False, indent=1)
+
+
+def _translated_messages():
+    for domain, messages in ed.current_messages(REPO_ROOT).items():
+        catalogue = ed.catalogue(REPO_ROOT, ZH, domain)
+        for msgid in messages:
+            if msgid in catalogue.translations:
+                yield domain, msgid, catalogue.translations[msgid]
+
+
+def test_glossary_terms_are_spelled_as_in_the_glossary():
+    """Where the English uses a term of the glossary (or a construct, path or town), the Chinese uses the
+    glossary's Chinese term, character for character."""
+    terms = tr.glossary_terms()
+    assert ("service-oriented Party organization", "服务型党组织") in terms
+    assert ("three meetings and one lesson", "三会一课") in terms and ("Town A", "甲镇") in terms
+    # (a message that is bilingual already in the English book, like the questionnaire's rows, keeps its
+    # own Chinese: it is checked where it is written)
+    wrong = [(domain, msgid[:80], missing) for domain, msgid, msgstr in _translated_messages()
+             if not tr.bilingual(msgid) and (missing := tr.term_mismatches(msgid, msgstr, terms))]
+    assert not wrong, "\n".join(map(str, wrong))
+
+
+def test_no_translation_keeps_english_prose():
+    english = [(domain, msgstr[:120], runs) for domain, msgid, msgstr in _translated_messages()
+               if (runs := tr.latin_prose(msgstr)) and not tr.bilingual(msgid)]
+    assert not english, "\n".join(map(str, english))
+    kept = [(domain, msgid[:120]) for domain, msgid, msgstr in _translated_messages()
+            if msgstr == msgid and tr.latin_prose(msgid) and not tr.bilingual(msgid)]
+    assert not kept, f"English prose 'translated' as itself: {kept}"
+
+
+def test_glued_phrases_are_translated_in_the_chinese_build(monkeypatch):
+    monkeypatch.setenv("ZTOWN_PROJECT", str(REPO_ROOT))
+    tr._PHRASES.clear()
+    for english in ed.glued_phrases(REPO_ROOT):
+        chinese = tr.phrase(english, "zh")
+        if re.search(r"[A-Za-z]{3,}", tr._strip_markup(english)):
+            assert chinese != english, f"no Chinese for the glued phrase {english!r}"
+    assert tr.phrase("fewer", "en") == "fewer"
+
+
+def test_writing_the_sources_writes_only_below_build(tmp_path):
+    book = tmp_path / "book"
+    book.mkdir()
+    for rel in ["_config.yml", "_toc.yml", "README.md", "book", "notebooks", ed.LOCALES_DIR, "requirements.lock"]:
+        src = REPO_ROOT / rel
+        if src.is_dir():
+            shutil.copytree(src, book / rel, ignore=shutil.ignore_patterns("generated", "montecarlo", "figure_data"))
+        else:
+            shutil.copy(src, book / rel)
+    before = {p: p.stat().st_mtime_ns for p in book.rglob("*")}
+    prepared = ed.write_sources(book, ZH)
+    after = {p: p.stat().st_mtime_ns for p in book.rglob("*") if "_build" not in p.relative_to(book).parts}
+    assert after == before
+    assert prepared.folder == book / "_build" / "zh" / "src"
+    for docname in chapters():
+        nb_en = nbformat.read(book / f"{docname}.ipynb", as_version=4)
+        nb_zh = nbformat.read(prepared.folder / f"{docname}.ipynb", as_version=4)
+        code = [[c.source for c in nb.cells if c.cell_type == "code"] for nb in (nb_en, nb_zh)]
+        assert code[0] == code[1], f"{docname}: the Chinese edition runs the same code"
+    config = (prepared.folder / "_config.yml").read_text(encoding="utf-8")
+    assert "language: zh_CN" in config and "html_search_language: zh" in config
+
+
+# --- the built editions ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    result = subprocess.run([sys.executable, "-m", "ztown", "book", "--keep-going", "--source", str(REPO_ROOT)],
+                            cwd=tmp_path_factory.mktemp("elsewhere"), text=True, capture_output=True, timeout=2400)
+    with book_lock(REPO_ROOT, shared=True):
+        yield result
+
+
+def html_pages(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.html")
+                  if not {"_static", "_sources", "zh"} & set(p.relative_to(folder).parts[:1])
+                  and "_static" not in p.relative_to(folder).parts)
+
+
+def test_both_editions_build_without_warnings(build):
+    output = build.stdout + build.stderr
+    assert build.returncode == 0, output[-5000:]
+    assert "WARNING:" not in output
+    assert f"the zh edition is in {HTML_DIR / 'zh'}" in build.stdout
+    assert '<html lang="zh-CN"' in (HTML_DIR / "zh" / "notebooks" / "01_status.html").read_text(encoding="utf-8")
+
+
+SWITCH = re.compile(r'<div class="ztown-language-switch"[^>]*>\s*<a class="ztown-language-link" href="([^"]+)"')
+
+
+def test_every_page_links_the_same_page_in_the_other_edition(build):
+    english = html_pages(HTML_DIR)
+    chinese = html_pages(HTML_DIR / "zh")
+    assert len(english) > 20 and english == chinese, set(english) ^ set(chinese)
+    for rel in english:
+        page = HTML_DIR / rel
+        if 'http-equiv="refresh"' in page.read_text(encoding="utf-8")[:2000].lower():
+            continue  # the redirect stub index.html
+        for here, there in ((page, HTML_DIR / "zh" / rel), (HTML_DIR / "zh" / rel, page)):
+            match = SWITCH.search(here.read_text(encoding="utf-8"))
+            assert match, f"{here}: no language switch"
+            target = (here.parent / match.group(1)).resolve()
+            assert target == there.resolve(), f"{here}: the switch leads to {target}, not {there}"
+
+
+def _glue(folder: Path, docname: str) -> dict:
+    path = folder / "_build" / "jupyter_execute" / f"{docname}.glue.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _markdown(path: Path) -> str:
+    notebook = nbformat.read(path, as_version=4)
+    return "\n\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+
+
+@pytest.mark.parametrize("docname", chapters())
+def test_both_editions_glue_the_same_values_computed_in_the_chapter(build, docname):
+    keys_en = tr.glue_keys(_markdown(REPO_ROOT / f"{docname}.ipynb"))
+    keys_zh = tr.glue_keys(_markdown(ZH_SOURCE / f"{docname}.ipynb"))
+    assert keys_en, f"{docname} glues nothing"
+    assert keys_zh == keys_en, {"only English": keys_en - keys_zh, "only Chinese": keys_zh - keys_en}
+    glued_en, glued_zh = _glue(REPO_ROOT, docname), _glue(ZH_SOURCE, docname)
+    assert not keys_en - set(glued_en), f"shown but not computed in {docname}: {keys_en - set(glued_en)}"
+    assert set(glued_zh) == set(glued_en)
+    for key, output in glued_en.items():
+        plain_en = output["data"].get("text/plain")  # myst-nb's glue.json: data without the mime prefix
+        plain_zh = glued_zh[key]["data"].get("text/plain")
+        if "text/markdown" not in output["data"] and "image/png" not in output["data"]:
+            assert plain_zh == plain_en, f"{docname}: {key} is {plain_en} in English and {plain_zh} in Chinese"
+
+
+@pytest.mark.parametrize("docname", chapters())
+def test_chinese_chapter_opens_with_the_synthetic_data_notice(build, docname):
+    page = (HTML_DIR / "zh" / f"{docname}.html").read_text(encoding="utf-8")
+    notice = re.search(r'<div class="[^"]*\bsynthetic-data\b[^"]*">\s*<p class="admonition-title">([^<]*)<', page)
+    assert notice, f"{docname}: no synthetic-data notice"
+    assert "合成数据" in notice.group(1)
+    first_output = page.find('class="cell_output')
+    assert first_output == -1 or notice.start() < first_output
+
+
+@pytest.mark.parametrize("docname", chapters() + [p.docname for p in hand_written_pages() if not p.is_notebook])
+def test_no_english_paragraph_in_the_chinese_edition(build, docname):
+    page = (HTML_DIR / "zh" / f"{docname}.html").read_text(encoding="utf-8")
+    prose = tr.html_prose(page, tables=False)
+    assert prose and sum(bool(CJK.search(p)) for p in prose) >= 0.8 * len(prose), prose[:5]
+    paragraphs = tr.html_prose(page)
+    english = [(p[:100], runs) for p in paragraphs if (runs := tr.latin_prose(p))]
+    assert not english, "\n".join(map(str, english))
+    glued = _glue(ZH_SOURCE, docname)
+    for key, output in glued.items():
+        text = output["data"].get("text/markdown")
+        if text:
+            assert not tr.latin_prose(text) and not re.fullmatch(r"[A-Za-z ,.]+", text.strip()), (key, text)
+
+
+def test_chinese_search_index_knows_the_glossary_terms(build):
+    raw = (HTML_DIR / "zh" / "searchindex.js").read_text(encoding="utf-8")
+    index = json.loads(raw[raw.index("(") + 1: raw.rindex(")")])
+    terms = index["terms"]
+    for term in ("三会一课", "服务型党组织", "合成数据", "党支部"):
+        assert term in terms, f"{term} is not a search term of the Chinese edition"
+    chapter = index["docnames"].index("notebooks/01_status")
+    hits = terms["三会一课"]
+    assert chapter in (hits if isinstance(hits, list) else [hits])
