@@ -271,6 +271,14 @@ def test_both_editions_build_without_warnings(build):
     assert '<html lang="zh-CN"' in (HTML_DIR / "zh" / "notebooks" / "01_status.html").read_text(encoding="utf-8")
 
 
+def test_the_build_writes_nothing_into_the_catalogues(build):
+    """Sphinx would compile .mo files into locales/ (its default locale_dirs); the build must not."""
+    assert build.returncode == 0
+    written = sorted(p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "locales").rglob("*")
+                     if p.is_file() and p.suffix != ".po")
+    assert not written, written
+
+
 SWITCH = re.compile(r'<div class="ztown-language-switch"[^>]*>\s*<a class="ztown-language-link" href="([^"]+)"')
 
 

@@ -195,6 +195,9 @@ def translated_config(source: Path, edition: Edition, search_dict: Path) -> dict
     sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
     sphinx_config.update({
         "language": edition.locale,
+        # the catalogues are read by this module, not by Sphinx: without this, Sphinx's default
+        # locale_dirs (["locales"]) would compile .mo files into the source tree at every build
+        "locale_dirs": [],
         "ztown_edition": edition.code,
         "html_search_language": edition.code,
         # jieba's user dictionary: the glossary's terms stay whole words in the search index
