@@ -148,29 +148,36 @@ def book_myst_extensions() -> list[str]:
     return ["amsmath", "colon_fence", "deflist", "dollarmath", "substitution"]
 
 
-def test_the_pages_build_without_a_single_sphinx_warning(committed_package, tmp_path):
+def lean_sphinx_build(src: Path, out: Path, toctree: list[str]):
+    """Build the MyST pages in `src` with the book's MyST extensions and numfig, minus theme and indices,
+    nitpicky; returns (the Sphinx app, its warnings). HTML goes to `out`/html."""
     from sphinx.application import Sphinx
     from sphinx.util.docutils import docutils_namespace
 
-    src = tmp_path / "src"
-    copy = changed_copy(committed_package, tmp_path / "copy", "respondents", "age", NASTY)
-    write_pages(copy, src / "generated")
     (src / "conf.py").write_text(
         f"extensions = ['myst_parser']\nmyst_enable_extensions = {book_myst_extensions()!r}\n"
         "master_doc = 'index'\n"
         # a lean HTML build: the pages are written as the book writes them, minus theme and indices
-        "html_theme = 'basic'\nhtml_use_index = False\nhtml_domain_indices = False\nhtml_copy_source = False\n",
-        encoding="utf-8")
-    (src / "index.md").write_text(
-        "# Test book\n\n```{toctree}\n:glob:\n\ngenerated/codebook\ngenerated/codebook_*\n"
-        "generated/glossary\ngenerated/cite\n```\n", encoding="utf-8")
+        "html_theme = 'basic'\nhtml_use_index = False\nhtml_domain_indices = False\nhtml_copy_source = False\n"
+        "numfig = True  # as the book (_config.yml)\n", encoding="utf-8")
+    entries = "\n".join(toctree)
+    (src / "index.md").write_text(f"# Test book\n\n```{{toctree}}\n:glob:\n\n{entries}\n```\n", encoding="utf-8")
     warnings = io.StringIO()
     with docutils_namespace():
-        app = Sphinx(str(src), str(src), str(tmp_path / "html"), str(tmp_path / "doctrees"), "html",
+        app = Sphinx(str(src), str(src), str(out / "html"), str(out / "doctrees"), "html",
                      status=None, warning=warnings, freshenv=True, keep_going=True)
         app.config.nitpicky = True
         app.build()
-    assert warnings.getvalue() == "", warnings.getvalue()
+    return app, warnings.getvalue()
+
+
+def test_the_pages_build_without_a_single_sphinx_warning(committed_package, tmp_path):
+    src = tmp_path / "src"
+    copy = changed_copy(committed_package, tmp_path / "copy", "respondents", "age", NASTY)
+    write_pages(copy, src / "generated")
+    app, warnings = lean_sphinx_build(src, tmp_path, ["generated/codebook", "generated/codebook_*",
+                                                      "generated/glossary", "generated/cite"])
+    assert warnings == "", warnings
     assert app.statuscode == 0
     built = (tmp_path / "html" / "generated" / "codebook_respondents.html").read_text(encoding="utf-8")
     assert html.escape(NASTY, quote=False) in built  # the markup came out as text

@@ -4,7 +4,6 @@ Stata are shown, not run; their hand-written variable range is checked against t
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
@@ -148,9 +147,6 @@ def test_the_readme_section_repeats_recipes_that_run_here():
 
 def test_the_page_builds_without_a_single_sphinx_warning(committed_package, tmp_path):
     """With the book's MyST settings and -n, next to the generated codebook it links to."""
-    from sphinx.application import Sphinx
-    from sphinx.util.docutils import docutils_namespace
-
     from ztown.publication.codebook import write_pages
 
     spec = __import__("importlib.util").util.spec_from_file_location("cb", ROOT / "tests" / "test_codebook.py")
@@ -159,19 +155,8 @@ def test_the_page_builds_without_a_single_sphinx_warning(committed_package, tmp_
     src = tmp_path / "src"
     write_pages(committed_package / "datapackage.json", src / "generated")
     (src / "reading_the_data.md").write_text(page_text(), encoding="utf-8")
-    (src / "conf.py").write_text(
-        f"extensions = ['myst_parser']\nmyst_enable_extensions = {codebook_tests.book_myst_extensions()!r}\n"
-        "master_doc = 'index'\nhtml_theme = 'basic'\nhtml_use_index = False\nhtml_domain_indices = False\n"
-        "html_copy_source = False\nnumfig = True  # as the book (_config.yml)\n", encoding="utf-8")
-    (src / "index.md").write_text("# Test book\n\n```{toctree}\n:glob:\n\nreading_the_data\ngenerated/*\n```\n",
-                                  encoding="utf-8")
-    warnings = io.StringIO()
-    with docutils_namespace():
-        app = Sphinx(str(src), str(src), str(tmp_path / "html"), str(tmp_path / "doctrees"), "html",
-                     status=None, warning=warnings, freshenv=True, keep_going=True)
-        app.config.nitpicky = True
-        app.build()
-    assert warnings.getvalue() == "", warnings.getvalue()
+    _, warnings = codebook_tests.lean_sphinx_build(src, tmp_path, ["reading_the_data", "generated/*"])
+    assert warnings == "", warnings
     html = (tmp_path / "html" / "reading_the_data.html").read_text(encoding="utf-8")
     assert "read_with_pandas" in html and 'href="generated/codebook.html' in html
 
