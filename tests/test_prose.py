@@ -83,3 +83,36 @@ def test_every_glued_name_in_the_prose_is_computed_in_the_chapter(path):
         used |= set(re.findall(r":::\{glue:figure\}\s+(\S+)", text))
     missing = used - glued_names(path)
     assert not missing, f"{path.name}: glued in prose but not computed: {sorted(missing)}"
+
+
+# --- units and signs as a careful writer phrases them (issue 12) --------------------------------
+
+# a glued number followed by a unit word that belongs in the number ("10,027.1 ten-thousand members"),
+# a signed number read as a distance ("lies -0.84 points from") or digits before a number in words
+# ("5 of the five"): glue the phrase whole (`publish.amount`, `publish.signed`, `publish.count_of`)
+AWKWARD = [
+    (re.compile(r"\{glue:text\}`[^`]+`\s+(ten-thousand|hundred million|ten thousand)"), "a Chinese unit in English"),
+    (re.compile(r"\{glue:text\}`[^`]+`\s+points\s+from\b"), "a signed number read as a distance"),
+    (re.compile(r"\{glue:text\}`[^`]+`\s+of\s+(the\s+)?(two|three|four|five|six|seven|eight|nine|ten)\b"),
+     "digits before a number in words"),
+]
+
+
+def awkward_phrasings(markdown: str) -> list[str]:
+    text = " ".join(markdown.split())
+    return [f"{why}: {m.group(0)!r}" for pattern, why in AWKWARD for m in pattern.finditer(text)]
+
+
+def test_the_awkward_phrasings_are_found():
+    assert awkward_phrasings("the Party had {glue:text}`st-members:,.1f` ten-thousand\nmembers")
+    assert awkward_phrasings("Z town lies {glue:text}`gap:.2f` points from the others")
+    assert awkward_phrasings("on {glue:text}`k:.0f` of\nthe five causes")
+    assert not awkward_phrasings("the Party had {glue:md}`st-members-amount`; {glue:text}`k:.0f` of "
+                                 "{glue:text}`n:.0f` claims")
+
+
+@pytest.mark.parametrize("path", CHAPTERS + PROSE_PAGES, ids=lambda p: p.stem)
+def test_units_and_signs_are_phrased_in_words(path):
+    texts = markdown_cells(path) if path.suffix == ".ipynb" else [path.read_text(encoding="utf-8")]
+    found = [a for text in texts for a in awkward_phrasings(text)]
+    assert not found, "\n".join(found)

@@ -86,16 +86,18 @@ def number_words(n: int, lang: str | None = None) -> str:
     return words[n] if 0 <= n < len(words) else f"{n:,}"
 
 
-def amount_text(value, unit="", *, scale: float = 1.0, digits: int = 1, lang: str | None = None) -> str:
+def amount_text(value, unit="", *, scale: float = 1.0, digits: int | tuple = 1, lang: str | None = None) -> str:
     """A quantity in words: amount_text(10027.1, "members", scale=1e4) -> "100.3 million members".
 
     `value * scale` is the quantity in ones. English: millions and billions above a million, else
     thousands separators; Chinese: 万 and 亿 (亿 from a hundred million). `unit` is a word or an
-    (English, Chinese) pair; Chinese takes no space ("1.0亿名党员").
+    (English, Chinese) pair; Chinese takes no space ("1.0亿名党员"). `digits` may be a pair too, since
+    the two languages scale differently (391 million yuan, 3.91亿元: `digits=(0, 2)`).
     """
     lang = _lang(lang)
     x = float(value) * scale
     unit = _unit(unit, lang)
+    digits = _unit(digits, lang)
     sign = "\u2212" if x < 0 else ""
     x = abs(x)
     if lang == "en":
@@ -111,7 +113,7 @@ def amount_text(value, unit="", *, scale: float = 1.0, digits: int = 1, lang: st
     return f"{sign}{shown}{unit}"
 
 
-def amount(name: str, value, unit="", *, scale: float = 1.0, digits: int = 1, lang: str | None = None) -> None:
+def amount(name: str, value, unit="", *, scale: float = 1.0, digits: int | tuple = 1, lang: str | None = None) -> None:
     """Glue `amount_text(...)` for `{glue:md}`: "100.3 million members", "3.9亿元"."""
     text(name, amount_text(value, unit, scale=scale, digits=digits, lang=lang))
 
