@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -191,3 +192,37 @@ def test_satisfied_share_truth_matches_a_large_sample():
               for c in ("sup", "sys", "eva", "sel", "fun")}
     after, _ = z_share(_frames(big | raised, seed=12))
     assert after - share == pytest.approx(truth["satisfied_change_all"], abs=0.03)
+
+
+def _figures(text: str) -> list[float]:
+    """The numbers a text states (thousands separators removed; a year range gives both years)."""
+    return sorted(float(x.replace(",", "")) for x in re.findall(r"\d[\d,]*(?:\.\d+)?", text or ""))
+
+
+def test_each_comparison_town_says_what_it_is_patterned_after_in_both_languages_and_states_no_press_figure():
+    """The regions' descriptions of the real experiences: in English and Chinese for each comparison town
+    (Z town: neither), the same figures in both, and none of the press-reported local figures, which the
+    data hold only in national_context, each with its source (nor the years they are reported for)."""
+    from ztown.data.constructs import EXPERIENCES
+    from ztown.data.national import national_context
+    from ztown.publication.translation import cjk_share
+
+    regions = _frames()["regions"].set_index("town_id")
+    columns = list(regions.columns)
+    assert columns.index("patterned_after_zh") == columns.index("patterned_after") + 1  # beside its English
+    nc = national_context()
+    local = nc[nc["scope"].str.startswith("local")]
+    checked = 0
+    for town, row in regions.iterrows():
+        en, zh = row["patterned_after"], row["patterned_after_zh"]
+        if row["role"] == "case":
+            assert pd.isna(en) and pd.isna(zh), town
+            continue
+        assert isinstance(en, str) and isinstance(zh, str) and cjk_share(zh) > 0.6 and cjk_share(en) == 0, town
+        assert _figures(en) == _figures(zh), f"town {town}: the English and Chinese texts state other figures"
+        for experience in (e for e in EXPERIENCES if e.town == town):
+            reported = local[local["indicator"].str.startswith(experience.id + "_")]
+            press = set(reported["value"].astype(float)) | set(reported["year"].astype(float))
+            assert not press & set(_figures(en)), f"town {town} states a press figure: {en}"
+            checked += len(reported)
+    assert checked >= 5, "the local figures of the experiences were not found (indicator names changed?)"

@@ -143,6 +143,9 @@ def items_of(construct_id: str) -> tuple[Item, ...]:
 LIKERT_LABELS = {1: "strongly disagree", 2: "disagree", 3: "neither agree nor disagree", 4: "agree", 5: "strongly agree"}
 MISSING_CODES = {"8": "don't know", "9": "refused"}
 SATISFACTION_LABELS = {1: "very dissatisfied", 2: "dissatisfied", 3: "neutral", 4: "satisfied", 5: "very satisfied"}
+# ... and in Chinese, as the questionnaire (ztown.data.instrument) puts them to respondents and the figures label them
+LIKERT_LABELS_ZH = {1: "非常不同意", 2: "不同意", 3: "说不清（既不同意也不反对）", 4: "同意", 5: "非常同意"}
+SATISFACTION_LABELS_ZH = {1: "非常不满意", 2: "不满意", 3: "一般", 4: "满意", 5: "非常满意"}
 
 # Key terms of the study, in Chinese and English, for the data package and the glossary page.
 GLOSSARY = (

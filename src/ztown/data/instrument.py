@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ztown.data import schema
-from ztown.data.constructs import CONSTRUCTS, ITEMS
+from ztown.data.constructs import CONSTRUCTS, ITEMS, LIKERT_LABELS_ZH, SATISFACTION_LABELS_ZH
 from ztown.data.errors import DataPackageError, Problem
 
 EN, ZH = "English (en)", "中文 (zh)"
@@ -55,8 +55,8 @@ ITEM_HINT = ("Do you agree or disagree with this statement?", "您是否同意�
 
 # Chinese labels of the schema's answer codes (English labels are the schema's own), by choice list.
 CHOICE_ZH = {
-    "likert": {"1": "非常不同意", "2": "不同意", "3": "说不清（既不同意也不反对）", "4": "同意", "5": "非常同意"},
-    "satisfaction": {"1": "非常不满意", "2": "不满意", "3": "一般", "4": "满意", "5": "非常满意"},
+    "likert": {str(k): v for k, v in LIKERT_LABELS_ZH.items()},
+    "satisfaction": {str(k): v for k, v in SATISFACTION_LABELS_ZH.items()},
     "missing": {"8": "不知道", "9": "拒绝回答"},
     "role": {"villager": "村民（非党员）", "member": "普通党员", "cadre": "村干部（党支部委员会或村委会成员）"},
     "sex": {"female": "女", "male": "男"},

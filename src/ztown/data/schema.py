@@ -139,6 +139,8 @@ def resources() -> list[dict]:
             _field("patterned_after", "string",
                    "The real experience this fictional comparison town is patterned after (a description, "
                    "never the town's own name); empty for Z town.", required=False),
+            _field("patterned_after_zh", "string",
+                   "The description of patterned_after in Chinese; empty for Z town.", required=False),
             _field("reform", "string", "The reform the town adopted ('none' for Z town).", codes=REFORMS),
             _field("reform_zh", "string", "The reform's name in Chinese."),
             _field("reform_year", "integer", "First year in which the reform was in force; empty if never.",

@@ -34,7 +34,9 @@ shocks averaged out), group "implied_given_towns" (names ending `_given_towns`) 
 these five towns with their realized shocks. The two agree when the shock SDs are 0.
 
 Calibration to real figures (national_context) is recorded in `parameters` (group
-"calibration"). The same seed and generator version give byte-identical CSV files.
+"calibration"). The same seed and generator version give the same draws and true parameters (the Monte
+Carlo and power caches are keyed by it); the same seed and `ztown` version give byte-identical CSV files,
+descriptive texts included.
 """
 
 from __future__ import annotations
@@ -72,20 +74,29 @@ class Param:
 
 
 TOWNS = (
-    # id, English name, Chinese name, role, patterned after (real experience, described), reform
-    ("Z", "Z town", "Z镇", "case", None, "none"),
+    # id, English name, Chinese name, role, patterned after in English and in Chinese (the real experience
+    # as the book's cited sources describe it, see constructs.EXPERIENCES; no press figures), reform
+    ("Z", "Z town", "Z镇", "case", None, None, "none"),
     ("A", "Town A", "甲镇", "comparison",
-     "The Fengqiao experience (Zhuji, Zhejiang, endorsed in 1963): disputes are settled locally "
-     "rather than passed up to higher authorities.", "local_mediation"),
+     "The new-era Fengqiao experience (Zhuji, Zhejiang): villagers' disputes and demands are prevented and "
+     "settled where they arise, under the leadership of the grass-roots Party organization, rather than passed "
+     "up to higher authorities.",
+     "新时代“枫桥经验”（浙江诸暨）：在基层党组织领导下，村民的矛盾纠纷和诉求就地预防、就地化解，矛盾不上交。",
+     "local_mediation"),
     ("B", "Town B", "乙镇", "comparison",
-     "Yantai (Shandong), where Party branches lead village cooperatives (pilots from 2017, city-wide in 2020).",
+     "Yantai (Shandong), where village Party branches lead cooperatives that pool villagers' land and labour.",
+     "山东烟台：村党支部领办合作社，把村民的土地和劳动力组织起来。",
      "branch_cooperative"),
     ("C", "Town C", "丙镇", "comparison",
-     "Tangyue village (Anshun, Guizhou), whose per-capita net income rose from under 4,000 yuan (2013) "
-     "to 10,030 yuan (2016).", "collective_economy"),
+     "Tangyue village (Anshun, Guizhou), where the village Party branch leads the village collective economy, "
+     "with the village's land and labour reorganized under a village-wide collective enterprise.",
+     "贵州安顺塘约村：村党支部领导村集体经济，以全村统一的集体经营重新组织土地和劳动力。",
+     "collective_economy"),
     ("D", "Town D", "丁镇", "comparison",
      "Village supervision committees, which a study of 100 villages in five provinces (2005-2019) finds "
-     "raised satisfaction with public goods.", "supervision_committee"),
+     "raised satisfaction with public goods.",
+     "村务监督委员会：一项对五省100个村（2005—2019年）的研究发现，村务监督提高了农户对公共品的满意度。",
+     "supervision_committee"),
 )
 REFORM_ZH = {"none": "无", "local_mediation": "党组织领导的村内调解", "branch_cooperative": "党支部领办合作社",
              "collective_economy": "党支部领导村集体经济", "supervision_committee": "村务监督委员会"}
@@ -267,9 +278,9 @@ def generate(params: dict[str, Param]) -> dict[str, pd.DataFrame]:
     # --- regions
     reform_year = {t: (None if t == "Z" else int(p[f"reform_year_{t}"])) for t in towns}
     regions = pd.DataFrame([
-        {"town_id": t, "name_en": en, "name_zh": zh, "role": role, "patterned_after": pat, "reform": ref,
-         "reform_zh": REFORM_ZH[ref], "reform_year": reform_year[t]}
-        for t, en, zh, role, pat, ref in TOWNS
+        {"town_id": t, "name_en": en, "name_zh": zh, "role": role, "patterned_after": pat,
+         "patterned_after_zh": pat_zh, "reform": ref, "reform_zh": REFORM_ZH[ref], "reform_year": reform_year[t]}
+        for t, en, zh, role, pat, pat_zh, ref in TOWNS
     ])
     regions["reform_year"] = regions["reform_year"].astype("Int64")
 
@@ -439,7 +450,7 @@ def _panel(rng, p, targets, villages, C, E, reform_year, shocks: TownShocks) -> 
 
 def schema_reform(town: str) -> str:
     """The reform code of a town."""
-    return {t[0]: t[5] for t in TOWNS}[town]
+    return {t: reform for t, *_, reform in TOWNS}[town]
 
 
 def _respondents(rng, p, targets, villages, C, E) -> pd.DataFrame:

@@ -353,20 +353,12 @@ def item_distributions(shares: pd.DataFrame, lang: str | None = None) -> plt.Fig
     return fig
 
 
-ANSWER_ZH = {"strongly disagree": "非常不同意", "disagree": "不同意", "neither agree nor disagree": "一般",
-             "agree": "同意", "strongly agree": "非常同意"}
-
-
 def _answer_labels(labels: dict[int, str], lang: str) -> list[str]:
-    """The five answer labels in `lang` (Chinese from ztown.data.constructs when it has them)."""
-    from ztown.data import constructs
+    """The five answer labels in `lang` (Chinese: `ztown.data.constructs.LIKERT_LABELS_ZH`, the
+    questionnaire's own wording)."""
+    from ztown.data.constructs import LIKERT_LABELS_ZH
 
-    if lang == "en":
-        return [labels[k] for k in range(1, 6)]
-    zh = getattr(constructs, "LIKERT_LABELS_ZH", None)
-    if zh:
-        return [zh[k] for k in range(1, 6)]
-    return [ANSWER_ZH.get(labels[k], labels[k]) for k in range(1, 6)]
+    return [(labels if lang == "en" else LIKERT_LABELS_ZH)[k] for k in range(1, 6)]
 
 
 def coefficient_plot(table: pd.DataFrame, label_col: str, title: str, xlabel: str,

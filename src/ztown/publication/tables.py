@@ -310,22 +310,34 @@ class Col:
     digits: int | None = None
     map: Mapping | Callable | None = None  # for text columns: codes -> words
     numeric: bool | None = None  # right-aligned and unbroken (default: every kind but text)
+    zh: str | None = None  # the frame column shown instead in Chinese (a text the data hold in both languages)
+
+    def columns(self, lang: str) -> tuple[str, ...]:
+        """The frame column(s) shown in `lang`."""
+        return (self.zh,) if self.zh is not None and _check_lang(lang) else self.source
 
 
 KINDS = ("auto", "text", "int", "number", "plain", "p", "percent", "share", "interval", "estimate_ci")
 
 
 def col(*source: str, kind: str = "auto", label: str | None = None, digits: int | None = None,
-        map: Mapping | Callable | None = None, numeric: bool | None = None) -> Col:
+        map: Mapping | Callable | None = None, numeric: bool | None = None, zh: str | None = None) -> Col:
     """A column spec: `col("estimate")`, `col("ci_low", "ci_high", kind="interval")`,
     `col("estimate", "ci_low", "ci_high", kind="estimate_ci")`, `col("p", kind="p")`,
-    `col("cause", label="Cause", map=lambda c: tables.construct_label(c))`."""
+    `col("cause", label="Cause", map=lambda c: tables.construct_label(c))`.
+
+    `zh` names the column whose text a Chinese table shows instead of `source` (the data keep some
+    texts in both languages, e.g. `col("patterned_after", zh="patterned_after_zh")`), so the table
+    of the Chinese edition is in Chinese without a language switch in the notebook.
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown column kind {kind!r}; one of {KINDS}")
     need = {"interval": 2, "estimate_ci": 3}.get(kind, 1)
     if len(source) != need:
         raise ValueError(f"a column of kind {kind!r} takes {need} source column(s), got {source}")
-    return Col(tuple(source), kind, label, digits, map, numeric)
+    if zh is not None and need != 1:
+        raise ValueError(f"zh= names one column in Chinese; a column of kind {kind!r} has {need}")
+    return Col(tuple(source), kind, label, digits, map, numeric, zh)
 
 
 def _as_col(spec) -> Col:
@@ -366,13 +378,14 @@ def _header(c: Col, lang: str) -> str:
                      "a published table)")
 
 
-def _cells(frame: pd.DataFrame, c: Col, digits: int) -> list[str]:
-    for name in c.source:
+def _cells(frame: pd.DataFrame, c: Col, digits: int, lang: str = "en") -> list[str]:
+    source = c.columns(lang)
+    for name in source:
         if name not in frame.columns:
             raise KeyError(f"table column {name!r} is not in the frame (columns: {list(frame.columns)})")
     d = c.digits if c.digits is not None else digits
-    kind = c.kind if c.kind != "auto" else _infer_kind(c.source[0], frame[c.source[0]])
-    s = [frame[name].tolist() for name in c.source]
+    kind = c.kind if c.kind != "auto" else _infer_kind(c.source[0], frame[source[0]])
+    s = [frame[name].tolist() for name in source]
     if kind == "interval":
         return [interval(lo, hi, d) for lo, hi in zip(*s)]
     if kind == "estimate_ci":
@@ -396,10 +409,10 @@ def _cells(frame: pd.DataFrame, c: Col, digits: int) -> list[str]:
     return [number(v, d) for v in values]
 
 
-def _numeric(c: Col, frame: pd.DataFrame) -> bool:
+def _numeric(c: Col, frame: pd.DataFrame, lang: str = "en") -> bool:
     if c.numeric is not None:
         return c.numeric
-    kind = c.kind if c.kind != "auto" else _infer_kind(c.source[0], frame[c.source[0]])
+    kind = c.kind if c.kind != "auto" else _infer_kind(c.source[0], frame[c.columns(lang)[0]])
     return kind != "text"
 
 
@@ -528,7 +541,7 @@ def table(frame: pd.DataFrame, columns: Sequence[str | Col], *, name: str, capti
     lang = resolve_lang(lang)
     specs = [_as_col(c) for c in columns]
     header = [_header(c, lang) for c in specs]
-    cells = [_cells(frame, c, digits) for c in specs]
+    cells = [_cells(frame, c, digits, lang) for c in specs]
     rows = [list(r) for r in zip(*cells)] if cells else []
     all_notes = list(notes)
     if any(DASH == cell for row in rows for cell in row):
@@ -538,7 +551,7 @@ def table(frame: pd.DataFrame, columns: Sequence[str | Col], *, name: str, capti
         all_notes.append(f"{word('source', lang)}{sep}{source}")
     if synthetic:
         all_notes.append(word("synthetic", lang))
-    return Table(header, rows, name, caption, all_notes, [_numeric(c, frame) for c in specs], lang)
+    return Table(header, rows, name, caption, all_notes, [_numeric(c, frame, lang) for c in specs], lang)
 
 
 # --------------------------------------------------------------------------- regression tables
