@@ -183,3 +183,122 @@ def test_the_pages_build_without_a_single_sphinx_warning(committed_package, tmp_
     assert html.escape(NASTY, quote=False) in built  # the markup came out as text
     items = (tmp_path / "html" / "generated" / "codebook_items.html").read_text(encoding="utf-8")
     assert 'href="glossary.html#term-' in items  # constructs link to their glossary terms
+
+
+# --- every numbered table of a generated page is referenced from its prose ({numref}) -----------
+
+NUMBERED_TABLE = re.compile(r'<table\b[^>]*\bid="(?P<id>[^"]+)"[^>]*>\s*<caption>\s*'
+                            r'<span class="caption-number">(?P<number>[^<]*?)\s*</span>')
+NUMREF_LINK = re.compile(r'<a class="reference internal" href="#(?P<target>[^"]+)">'
+                         r'<span class="std std-numref">(?P<text>[^<]*)</span></a>')
+
+
+def unreferenced_tables(page_html: str) -> list[str]:
+    """The numbered tables of a built page that no {numref} link on the same page points at, by their
+    label (a link counts only if it shows the table's own number, i.e. the reference resolved to it)."""
+    links = {(m["target"], " ".join(m["text"].split())) for m in NUMREF_LINK.finditer(page_html)}
+    return [m["id"] for m in NUMBERED_TABLE.finditer(page_html)
+            if (m["id"], " ".join(m["number"].split())) not in links]
+
+
+def package_with_more_codes(committed_package: Path, target: Path) -> Path:
+    """A copy of the package with an extra coded field in `villages` and an extra resource with two coded
+    fields that share one code list (so its page has fields and codes tables of its own)."""
+    shutil.copytree(committed_package, target)
+    path = target / "datapackage.json"
+    descriptor = json.loads(path.read_text(encoding="utf-8"))
+    villages = next(r for r in descriptor["resources"] if r["name"] == "villages")
+    water = [{"value": "piped", "label": "Piped water"}, {"value": "well", "label": "Well"}]
+    villages["schema"]["fields"].append({"name": "water_supply", "type": "string", "description": "Main water source.",
+                                         "categories": water, "constraints": {"enum": ["piped", "well"]}})
+    with (target / villages["path"]).open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    with (target / villages["path"]).open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=[*rows[0], "water_supply"])
+        writer.writeheader()
+        writer.writerows({**row, "water_supply": "piped"} for row in rows)
+    tenure = [{"value": "own", "label": "Owned"}, {"value": "rent", "label": "Rented"}]
+    (target / "data" / "household_survey.csv").write_text("household_id,tenure_2020,tenure_2024\n1,own,rent\n",
+                                                          encoding="utf-8")
+    descriptor["resources"].append({
+        "name": "household_survey", "title": "Household tenure", "path": "data/household_survey.csv",
+        "format": "csv", "encoding": "utf-8", "description": "Tenure of households.",
+        "schema": {"primaryKey": ["household_id"], "fields": [
+            {"name": "household_id", "type": "integer", "description": "Household.", "constraints": {"required": True}},
+            {"name": "tenure_2020", "type": "string", "description": "Tenure then.", "categories": tenure},
+            {"name": "tenure_2024", "type": "string", "description": "Tenure now.", "categories": tenure}]}})
+    path.write_text(json.dumps(descriptor, ensure_ascii=False, indent=2), encoding="utf-8")
+    return path
+
+
+def _built_generated_pages(descriptor_path: Path, tmp_path: Path) -> dict[str, str]:
+    """The HTML of the codebook and questionnaire pages, from a lean build without warnings."""
+    from ztown.publication.questionnaire import write_page as write_questionnaire
+
+    src = tmp_path / "src"
+    write_pages(descriptor_path, src / "generated")
+    write_questionnaire(src / "generated")
+    app, warnings = lean_sphinx_build(src, tmp_path, ["generated/*"])
+    assert warnings == "" and app.statuscode == 0, warnings
+    return {p.stem: p.read_text(encoding="utf-8") for p in (tmp_path / "html" / "generated").glob("*.html")
+            if p.stem == "codebook" or p.stem.startswith("codebook_") or p.stem == "questionnaire"}
+
+
+@pytest.mark.parametrize("package", ["committed", "more codes"])
+def test_every_numbered_table_of_a_generated_page_is_referenced_from_its_prose(package, committed_package,
+                                                                                 tmp_path):
+    descriptor_path = (committed_package / "datapackage.json" if package == "committed" else
+                       package_with_more_codes(committed_package, tmp_path / "package"))
+    built = _built_generated_pages(descriptor_path, tmp_path / "build")
+    descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
+    assert set(built) == {"codebook", "questionnaire"} | {f"codebook_{r['name']}" for r in descriptor["resources"]}
+    for name, page in built.items():
+        tables = [m["id"] for m in NUMBERED_TABLE.finditer(page)]
+        assert tables, f"{name}: no numbered table found (has the HTML changed?)"
+        assert unreferenced_tables(page) == [], name
+    if package == "more codes":
+        for page, label in (("codebook_villages", "tbl-codebook-villages-codes-water-supply"),
+                            ("codebook_household_survey", "tbl-codebook-household-survey-fields"),
+                            ("codebook_household_survey", "tbl-codebook-household-survey-codes-tenure-2020")):
+            assert f'id="{label}"' in built[page] and f'href="#{label}"' in built[page], label
+    # the check fails on a page whose reference is gone, or points at another table
+    page = built["codebook_respondents"]
+    first = [m["id"] for m in NUMBERED_TABLE.finditer(page)]
+    unlinked = NUMREF_LINK.sub(lambda m: "" if m["target"] == first[0] else m.group(0), page)
+    assert unreferenced_tables(unlinked) == [first[0]]
+    swapped = page.replace(f'href="#{first[1]}"', f'href="#{first[0]}"')
+    assert first[1] in unreferenced_tables(swapped)
+
+
+def _chinese_page(path: Path, catalogue) -> tuple[str, list[str]]:
+    """A generated page translated with `catalogue` as the zh build translates it, and the messages that
+    refer to a table but stayed English (untranslated, or refused for a changed reference)."""
+    from ztown.publication.translation import Page, translate_sources
+
+    result = translate_sources(Page(f"book/generated/{path.stem}", path, template=True).pieces(), catalogue)
+    english = [m for m in result.untranslated + [m for m, _why in result.refused] if "{numref}" in m]
+    return result.sources[0], english
+
+
+def test_the_chinese_codebook_and_questionnaire_refer_to_every_table_too(committed_package, tmp_path):
+    """The catalogues translate every sentence that refers to a table, and keep its reference."""
+    from ztown.publication import edition
+    from ztown.publication.questionnaire import write_page as write_questionnaire
+    from ztown.publication.translation import Catalogue
+
+    zh = edition.EDITIONS["zh"]
+    if not edition.catalogue_dir(REPO_ROOT, zh).is_dir():
+        pytest.skip("no Chinese catalogues in this checkout")
+    generated = tmp_path / "generated"
+    write_pages(committed_package / "datapackage.json", generated)
+    write_questionnaire(generated)
+    pages = sorted(p for p in generated.glob("*.md") if p.stem.startswith("codebook") or p.stem == "questionnaire")
+    for path in pages:
+        text, english = _chinese_page(path, edition.catalogue(REPO_ROOT, zh, f"book/generated/{path.stem}"))
+        assert english == [], (path.stem, english)
+        labels = re.findall(r"^:name: (\S+)$", text, flags=re.M)
+        assert labels and set(labels) <= set(re.findall(r"\{numref\}`([^`]+)`", text)), path.stem
+        leads = [line for line in text.splitlines() if line.startswith("{numref}")]
+        assert leads and all(re.search(r"[\u4e00-\u9fff]", line) for line in leads), path.stem
+    # without the translations, the same check finds the English sentences
+    assert _chinese_page(pages[0], Catalogue(Path("empty.po")))[1]

@@ -8,7 +8,9 @@ text changed, so Sphinx rebuilds only what did.
 
 Pages (file -> label): codebook.md -> `codebook`; codebook_<resource>.md -> `codebook-<resource>`
 (e.g. `codebook-national_context`); glossary.md -> `glossary`; cite.md -> `cite`. Tables are MyST
-list-tables throughout, with every cell escaped so that no text can turn into markup.
+list-tables throughout, with every cell escaped so that no text can turn into markup. Each numbered
+table is introduced by a sentence that refers to it with {numref}, its label (`table_label`) and its
+words made from the same data as the table, so any package's pages reference every table they show.
 """
 
 from __future__ import annotations
@@ -63,6 +65,22 @@ def label_for(resource_name: str) -> str:
 
 def page_name(resource_name: str) -> str:
     return f"codebook_{resource_name}"
+
+
+def table_label(page: str, *parts: str) -> str:
+    """A table's label, e.g. tbl-codebook-respondents-codes-frm1: one function names a table and the
+    sentence that refers to it, so the two cannot disagree."""
+    return "-".join(["tbl", page, *(re.sub(r"[\W_]+", "-", p.lower()).strip("-") for p in parts)])
+
+
+def numref(label: str) -> str:
+    """A {numref} reference to a numbered table ("Table 12")."""
+    return f"{{numref}}`{label}`"
+
+
+def words_list(items: list[str], conjunction: str = "and") -> str:
+    """`a`, `b` and `c`."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
 def list_table(header: list[str], rows: list[list[str]], widths: list[int] | None = None,
@@ -155,10 +173,11 @@ def _codes_section(resource: dict) -> list[str]:
            "which list them in their `missing_values` table.", ""]
     for fields in groups.values():
         f = fields[0]
-        order = " (ordered)" if f.get("categoriesOrdered") else ""
-        out.append(f"{'Field' if len(fields) == 1 else 'Fields'} {', '.join(md_code(x['name']) for x in fields)}"
-                   f"{order}:")
-        out.append("")
+        table = table_label("codebook", resource["name"], "codes", f["name"])
+        codes = "ordered codes" if f.get("categoriesOrdered") else "codes"
+        named = words_list([md_code(x["name"]) for x in fields])
+        out += [f"{numref(table)} gives the {codes} of the field {named}." if len(fields) == 1 else
+                f"{numref(table)} gives the {codes} shared by the fields {named}.", ""]
         rows = [[md_code(c["value"]), md_escape(c.get("label", "")), "category",
                  _stata_value(f, i + 1, c["value"])] for i, c in enumerate(f.get("categories", []))]
         rows += [[md_code(code), md_escape(label), "missing value", md_escape("." + "abcdefghijklmnopqrstuvwxyz"[i])]
@@ -166,8 +185,7 @@ def _codes_section(resource: dict) -> list[str]:
         names = ", ".join(x["name"] for x in fields) if len(fields) <= 3 else \
             f"{fields[0]['name']} to {fields[-1]['name']} ({len(fields)} fields)"
         out += [list_table(["Code", "Label", "Kind", "Stata"], rows, [15, 60, 15, 10],
-                           caption=f"Codes of {md_escape(names)}",
-                           name=f"tbl-codebook-{resource['name']}-codes-{fields[0]['name']}".replace("_", "-").lower()),
+                           caption=f"Codes of {md_escape(names)}", name=table),
                 ""]
     return out
 
@@ -190,11 +208,13 @@ def _items_section(descriptor_path: Path, by_name: dict[str, dict], terms: set[s
         rows.append([md_code(item["item_id"]), construct, md_escape(item["dimension"]),
                      md_escape(item["wording_en"]), md_escape(item["wording_zh"]),
                      "yes" if item["reverse_coded"].lower() == "true" else "no"])
+    label = table_label("codebook", "items", "wording")
     return ["## Items", "",
-            "Every survey item, the construct it measures, and its wording in English and Chinese. "
-            "Reverse-coded items are worded so that agreement means a worse state; the scales reverse them.", "",
+            f"{numref(label)} gives every survey item, the construct it measures, and its wording in English and "
+            "Chinese. Reverse-coded items are worded so that agreement means a worse state; the scales reverse them.",
+            "",
             list_table(["Item", "Construct", "Dimension", "English", "Chinese", "Reverse-coded"], rows,
-                       caption="The survey items and their wording", name="tbl-codebook-items-wording",
+                       caption="The survey items and their wording", name=label,
                        widths=[8, 22, 10, 28, 24, 8]), ""]
 
 
@@ -206,11 +226,12 @@ def _constructs_section(descriptor_path: Path, resource: dict) -> list[str]:
             path += f" ({md_escape(c['path_zh'])})"
         rows.append([md_code(c["construct_id"]), md_escape(c["dimension"]), md_escape(c["label_en"]),
                      md_escape(c["label_zh"]), md_escape(c["thesis_wording"]), path])
+    label = table_label("codebook", resource["name"], "names")
     return ["## Constructs", "",
-            "The five problems and five causes, each oriented so that a higher score is better, with the "
-            "construction path that answers each cause.", "",
+            f"{numref(label)} gives the problems and the causes, each oriented so that a higher score is better, "
+            "with the construction path that answers each cause.", "",
             list_table(["Construct", "Dimension", "English", "Chinese", "Thesis wording", "Path"], rows,
-                       caption="The constructs, their names and paths", name="tbl-codebook-constructs-names",
+                       caption="The constructs, their names and paths", name=label,
                        widths=[10, 10, 18, 14, 24, 24]), ""]
 
 
@@ -281,10 +302,11 @@ def _resource_page(descriptor_path: Path, resource: dict, by_name: dict[str, dic
     for f in schema["fields"]:
         field_rows.append([md_code(f["name"]), md_escape(f["type"]), md_escape(f.get("unit", "")),
                            md_escape(f.get("description", "")), _constraint_text(f)])
-    out += ["## Fields", "", list_table(["Field", "Type", "Unit", "Description", "Constraints"], field_rows,
-                                        caption=f"Fields of {md_code(name)}",
-                                        name=f"tbl-codebook-{name}-fields".replace("_", "-"),
-                                        widths=[16, 8, 14, 42, 20]), ""]
+    label = table_label("codebook", name, "fields")
+    out += ["## Fields", "",
+            f"{numref(label)} lists the resource's fields with their types, units, descriptions and constraints.", "",
+            list_table(["Field", "Type", "Unit", "Description", "Constraints"], field_rows,
+                       caption=f"Fields of {md_code(name)}", name=label, widths=[16, 8, 14, 42, 20]), ""]
     out += _codes_section(resource)
     if name == "items":
         out += _items_section(descriptor_path, by_name, terms)
@@ -326,10 +348,12 @@ def _index_page(descriptor_path: Path, descriptor: dict) -> str:
         n = len(_read_rows(descriptor_path, r))
         rows.append([f"{{ref}}`{r['name']} <{label_for(r['name'])}>`", md_escape(r.get("title", "")),
                      str(n), str(len(r["schema"]["fields"])), KIND_TEXT[resource_kind(r)]])
-    out += ["## Resources", "", "One page per resource lists every field with its type, unit, constraints "
-            "and codes.", "", list_table(["Resource", "Title", "Rows", "Fields", "Data"], rows,
-                                          caption="The resources of the data package", name="tbl-codebook-resources",
-                                          widths=[20, 50, 8, 8, 14]), ""]
+    label = table_label("codebook", "resources")
+    out += ["## Resources", "",
+            f"{numref(label)} lists the resources of the data package with their rows, fields and kind of data; "
+            "each resource has a page of its own that lists every field with its type, unit, constraints and codes.",
+            "", list_table(["Resource", "Title", "Rows", "Fields", "Data"], rows,
+                           caption="The resources of the data package", name=label, widths=[20, 50, 8, 8, 14]), ""]
     if descriptor.get("sources"):
         out += ["## Sources", ""]
         for s in descriptor["sources"]:

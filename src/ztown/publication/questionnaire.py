@@ -4,7 +4,8 @@
 study's schema and items; this page prints exactly those, so what readers see is what `ztown
 instrument` gives interviewers. The village list, which depends on the data package, is described
 rather than listed (the codebook lists the villages), so the page's text, and its translation, are
-the same for every package that fits the schema.
+the same for every package that fits the schema. Each table is introduced by a sentence that refers to
+it ({numref}), so the page's prose names every table it shows.
 `ztown.publication.sphinxext` calls `write_page(<srcdir>/book/generated)` at each build.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from ztown.data.constructs import MISSING_CODES
 from ztown.data.instrument import EN, FORM_TITLE, ZH, choice_lists, groups
-from ztown.publication.codebook import list_table, md_code, md_escape, md_inline
+from ztown.publication.codebook import list_table, md_code, md_escape, md_inline, numref, table_label
 
 PAGE_NAME = "questionnaire.md"
 LABEL = "questionnaire"
@@ -35,10 +36,12 @@ TEXT = {
                   "a data package (README, \"From fieldwork to a data package\")."),
         "question_header": ["Name", "Question", "问题", "Answer"],
         "caption": "Questionnaire, section {code}: {label}",
+        "section_lead": "{table} lists this section's questions and their answers.",
         "choice_list": "choice list {code}", "integer": "whole number", "required": "required", "sep": "; ",
         "answers": "Answers / 答案选项",
         "choice_header": ["Code", "Answer", "答案"],
         "choice_caption": "Choice list {code}",
+        "list_lead": "{table} gives the codes and answers of the choice list {code}.",
         "villages": ("The choice list `village` holds every village of the data package the book is built from: its "
                      "code, with the name of its town, from the resources `villages` and `regions` (see "
                      "{ref}`codebook-villages`)."),
@@ -52,10 +55,12 @@ TEXT = {
                   "的缺失值代码。`ztown import` 把服务器导出的数据读回数据包（见 README “从田野调查到数据包”一节）。"),
         "question_header": ["名称", "问题", "提示", "答案"],
         "caption": "问卷 {code} 部分：{label}",
+        "section_lead": "{table}列出本部分的问题及其答案。",
         "choice_list": "选项列表 {code}", "integer": "整数", "required": "必答", "sep": "；",
         "answers": "答案选项",
         "choice_header": ["代码", "答案", "说明"],
         "choice_caption": "选项列表 {code}",
+        "list_lead": "{table}列出选项列表 {code} 的代码和答案。",
         "villages": ("选项列表 `village` 列出本书所用数据包中的全部行政村：村代码及其所属镇名，取自 `villages` 和 "
                      "`regions` 资源（见{ref}`codebook-villages`）。"),
     },
@@ -90,17 +95,19 @@ def render_page(lang: str = "en") -> str:
                      md_escape(q.label[ZH]) + (f"（{md_inline(q.hint[ZH])}）" if q.hint[ZH] else ""),
                      _answers(q, t)] for q in qs]
         caption = t["caption"].format(code=md_code(name), label=md_inline(labels[ZH if zh else EN]))
-        out += [list_table(t["question_header"], rows, widths=[10, 38, 30, 22], caption=caption,
-                           name=f"tbl-questionnaire-{name}"), ""]
+        label = table_label(LABEL, name)
+        out += [t["section_lead"].format(table=numref(label)), "",
+                list_table(t["question_header"], rows, widths=[10, 38, 30, 22], caption=caption, name=label), ""]
     out += ["(questionnaire-choices)=", f"## {t['answers']}", ""]
     for list_name, rows in choice_lists([]).items():
         if list_name == "village":
             continue
         cells = [[md_code(c), md_escape(zh_label), MISSING_NOTE_ZH if c in MISSING_CODES else ""] if zh
                  else [md_code(c), md_escape(en), md_escape(zh_label)] for c, en, zh_label in rows]
-        out += [list_table(t["choice_header"], cells, widths=[12, 44, 44],
-                           caption=t["choice_caption"].format(code=md_code(list_name)),
-                           name=f"tbl-questionnaire-list-{list_name}"), ""]
+        label = table_label(LABEL, "list", list_name)
+        out += [t["list_lead"].format(table=numref(label), code=md_code(list_name)), "",
+                list_table(t["choice_header"], cells, widths=[12, 44, 44],
+                           caption=t["choice_caption"].format(code=md_code(list_name)), name=label), ""]
     out += [t["villages"], ""]
     return "\n".join(out).rstrip() + "\n\n" + GENERATED_NOTE + "\n"
 
