@@ -346,9 +346,28 @@ def test_generated_pages_are_rewritten_only_when_changed(tmp_path):
     assert (target / "changed.md").read_text(encoding="utf-8") == "# New\n"
 
 
+def _replication_tables(page: Path) -> dict[str, dict]:
+    """The tables of a built replication page, by id: each must be a publication table (the book's
+    class, a numbered caption, words for headers) referred to from the page's text by {numref}."""
+    text = page.read_text(encoding="utf-8")
+    tables = {t["id"]: t for t in scan(page).tables}
+    for table_id, t in tables.items():
+        assert table_id.startswith("tbl-replication-"), t
+        assert "ztown-table" in t["classes"], t
+        assert re.match(r"^Table \d+(\.\d+)* \S", t["caption"]), t
+        reference = (rf'<a class="reference internal" href="#{re.escape(table_id)}">\s*'
+                     rf'<span class="std std-numref">Table \d+(\.\d+)*</span>')
+        assert re.search(reference, text), f"{table_id} is not referred to with {{numref}}"
+        cells = [c for row in t["header"] + t["rows"] for c in row]
+        assert not [c for c in cells if MISSING_TEXT.match(c) or "{{" in c], t
+    assert "{{" not in html.unescape(text), "a substitution left unrendered"
+    return tables
+
+
 def test_replication_report_page_builds_without_warning_with_or_without_a_report(tmp_path):
     """The "Replication report" page: a plain note when no replication has run, else the report,
-    differences with Markdown-hostile characters included, and the book still builds under -W -n."""
+    differences with Markdown-hostile characters included, and the book still builds under -W -n.
+    Every table of it, with or without a report, is numbered, captioned and referred to."""
     from ztown.publication import replicate
 
     book = scratch_book(tmp_path / "book", {"probe": ["print('probe')"]})
@@ -356,32 +375,38 @@ def test_replication_report_page_builds_without_warning_with_or_without_a_report
     (book / "_toc.yml").write_text(toc, encoding="utf-8")
     result = run_ztown_book("--source", str(book), cwd=tmp_path)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    page = html.unescape((book / "_build" / "html" / "book" / "generated" / "replication.html").read_text(encoding="utf-8"))
+    built = book / "_build" / "html" / "book" / "generated" / "replication.html"
+    page = html.unescape(built.read_text(encoding="utf-8"))
     assert "No replication has been run" in page
+    assert set(_replication_tables(built)) == {"tbl-replication-tolerances"}
 
     odd = "a|b $x$ {glue}`y` *z* _w_"
     checks = [replicate.Check("01_x", "glue", "x-est", "0.5", "0.6", 0.1, "rel 1e-09", False),
               replicate.Check("01_x", "table", odd, odd, odd + "!", None, "equal words", False),
-              replicate.Check("01_x", "claim", "P1", "supported", "not supported by these data", None, "same verdict", False)]
+              replicate.Check("01_x", "claim", "P1", "supported", "not supported by these data", None, "same verdict", False),
+              replicate.Check("01_x", "glue", "x-nan", "nan", "None", None, "equal", False)]
     run = replicate.NotebookRun("01_x", 1.0, "", checks)
+    environment = replicate.environment(REPO_ROOT / "datapackage" / "datapackage.json")
     replicate.write_report(replicate.Replication(
-        [run], replicate.environment(REPO_ROOT / "datapackage" / "datapackage.json"), "2026-01-01T00:00:00+00:00",
-        2.0, book / "_build" / "replication"))
+        [run], environment, "2026-01-01T00:00:00+00:00", 2.0, book / "_build" / "replication"))
     result = run_ztown_book("--source", str(book), cwd=tmp_path)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    page = html.unescape((book / "_build" / "html" / "book" / "generated" / "replication.html").read_text(encoding="utf-8"))
-    assert "3 of 3 published results were not reproduced" in page and "not supported by these data" in page
-    assert "x-est" in page and "a|b $x$ {glue}" in page
+    page = html.unescape(built.read_text(encoding="utf-8"))
+    assert "4 of 4 published results were not reproduced" in page and "not supported by these data" in page
+    assert "x-est" in page and "a|b $x$ {glue}`y` *z* _w_" in page
     assert re.search(r'href="[./]*_downloads/[0-9a-f]+/report\.csv"', page)
+    tables = _replication_tables(built)
+    assert set(tables) == {f"tbl-replication-{t}" for t in
+                           ("compared", "tolerances", "claims", "differences", "environment", "blas")}
+    differences = tables["tbl-replication-differences"]["rows"]
+    assert [odd, odd, odd + "!"] == differences[1][2:5], "user text shown literally"
+    assert differences[3][3:5] == ["not a number", "none"]
+    values = dict(tables["tbl-replication-environment"]["rows"])
+    assert values["Python"] == environment["python"] and "2026-01-01 00:00 UTC" in page
 
 
 # --- presentation: tables, figures, code, glue (issue 12) ------------------------------------
 
-# pages whose tables are not (yet) publication tables, and why
-TABLE_EXEMPT = {
-    "book/generated/replication.html": "written by ztown.publication.replicate.report_page as plain Markdown tables",
-    "zh/book/generated/replication.html": "the same page in the Chinese edition",
-}
 MISSING_TEXT = re.compile(r"^(nan|NaN|<NA>|None|NaT)$")
 RAW_NAME = re.compile(r"^[a-z]+(_[a-z0-9]+)+$|^(se|ci|p|n|df|estimate|value|label)$")
 
@@ -477,8 +502,6 @@ def test_tables_have_words_and_values_no_index_and_no_raw_frames(book_build):
     problems = []
     for page in article_pages():
         rel = _rel(page)
-        if rel in TABLE_EXEMPT:
-            continue
         if "{list-table}" in page.read_text(encoding="utf-8"):
             problems.append(f"{rel}: a list-table printed as text (a backtick fence cannot carry backticks)")
         for t in scan(page).tables:
@@ -503,11 +526,10 @@ def test_every_table_and_figure_is_numbered_and_captioned(book_build):
     for page in article_pages():
         rel = _rel(page)
         parsed = scan(page)
-        if rel not in TABLE_EXEMPT:
-            for t in parsed.tables:
-                if not re.match(r"^(Table|表) ?[A-Z0-9]+(\.\d+)*", t["caption"]):
-                    problems.append(f"{rel}: table {t['id'] or t['header'][:1]} has no numbered caption "
-                                    f"({t['caption']!r})")
+        for t in parsed.tables:
+            if not re.match(r"^(Table|表) ?[A-Z0-9]+(\.\d+)*", t["caption"]):
+                problems.append(f"{rel}: table {t['id'] or t['header'][:1]} has no numbered caption "
+                                f"({t['caption']!r})")
         for f in parsed.figures:
             if not (f["number"] and f["caption"].strip()):
                 problems.append(f"{rel}: figure {f['id']!r} is not numbered and captioned")
@@ -596,3 +618,30 @@ def test_a_scratch_book_numbers_tables_letters_appendices_and_describes_images(t
     assert re.search(r'<h1><span class="section-number">Appendix A\. </span>', app)
     assert re.search(r'<img alt="A rising line of a test\." ', ch)
     assert "ztown-table-notes" in ch and "\u2013" in ch and "nan" not in re.sub(r"<[^>]+>", "", ch).split()
+
+
+NUMBERED = re.compile(r'<(table|figure)\b[^>]*\bid="([^"]+)"[^>]*>(.*?)</\1>', re.S)
+REFERENCE = re.compile(r'<a class="reference internal" href="([^"]*)"')
+
+
+def unreferenced(page_html: str) -> list[str]:
+    """The numbered tables and figures of a page that no link of the page points to ({numref} is
+    rendered as a link to the element's id)."""
+    targets = {href.split("#", 1)[1] for href in REFERENCE.findall(page_html) if "#" in href}
+    return [f"{kind} {ident}" for kind, ident, body in NUMBERED.findall(page_html)
+            if 'class="caption-number"' in body and ident not in targets]
+
+
+def test_the_reference_check_finds_an_unreferenced_table():
+    table = '<table class="t" id="tbl-x"><caption><span class="caption-number">Table 1.1 </span>x</caption></table>'
+    assert unreferenced(table) == ["table tbl-x"]
+    assert unreferenced('<p><a class="reference internal" href="#tbl-x">Table 1.1</a></p>' + table) == []
+    assert unreferenced('<table id="tbl-y"><tr><td>no caption</td></tr></table>') == []
+
+
+def test_every_table_and_figure_is_referenced_from_the_text(book_build):
+    """Issue 12: every numbered table and figure is referenced from its page's prose with {numref}, in
+    both editions."""
+    problems = [f"{_rel(page)}: {item}" for page in article_pages()
+                for item in unreferenced(page.read_text(encoding="utf-8"))]
+    assert not problems, "not referenced from the text:\n" + "\n".join(problems)

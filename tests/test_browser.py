@@ -258,7 +258,7 @@ TABLES_JS = """() => Array.from(document.querySelectorAll('article table')).map(
 
 def _article_pages() -> list[str]:
     return [p for p in page_paths() if not is_redirect(p)
-            and not p.startswith(("genindex", "search")) and "generated/replication" not in p]
+            and not p.startswith(("genindex", "search"))]
 
 
 def test_no_missing_value_text_on_any_page(site, browser):

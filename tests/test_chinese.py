@@ -142,6 +142,96 @@ def test_only_a_message_written_in_both_languages_counts_as_bilingual():
     assert not tr.bilingual("The branch holds its three meetings and one lesson (三会一课) as required.")
 
 
+GLOSSARY_SAMPLE = """## Key terms
+
+```{glossary}
+:sorted:
+服务型党组织
+service-oriented Party organization
+  *fúwùxíng dǎng zǔzhī*. A Party organization judged by
+  the services it gives residents (since 1990).
+
+Substantive services
+服务实效
+  Problem construct `frm` (items frm1, frm2). The thesis: services are mere form.
+
+  A second paragraph, with a {term}`Party branch`.
+```
+
+After.
+"""
+
+
+def test_glossary_definitions_are_messages_and_terms_stay():
+    pieces = tr.segment(GLOSSARY_SAMPLE)
+    assert "".join(p.text for p in pieces) == GLOSSARY_SAMPLE, "the pieces must add up to the source"
+    assert [p.msgid for p in pieces if p.msgid] == [
+        "Key terms",
+        "*fúwùxíng dǎng zǔzhī*. A Party organization judged by the services it gives residents (since 1990).",
+        "Problem construct `frm` (items frm1, frm2). The thesis: services are mere form.",
+        "A second paragraph, with a {term}`Party branch`.", "After."]
+    untranslated = tr.translate_sources([pieces], tr.Catalogue(Path("x.po"), {}))
+    assert untranslated.sources == [GLOSSARY_SAMPLE], "an untranslated glossary is the English one, byte for byte"
+    assert [tr.segment(p.render(p.msgid))[0].msgid for p in pieces if p.msgid and "\n" not in p.text.strip()] == \
+        [p.msgid for p in pieces if p.msgid and "\n" not in p.text.strip()]
+    templated = tr.templated(tr.segment(GLOSSARY_SAMPLE))
+    messages = [p.msgid for p in templated if p.msgid]
+    chinese = {messages[1]: "*fúwùxíng dǎng zǔzhī*。以服务成效衡量的党组织\n（自{#1}年起）。",
+               messages[2]: "问题构念 `frm`（题目 frm1、frm2）。论文表述：服务流于形式。",
+               messages[3]: "第二段，含{term}`Party branch`。"}
+    out = tr.translate_sources([templated], tr.Catalogue(Path("x.po"), chinese))
+    assert not out.refused and out.untranslated == ["Key terms", "After."]
+    assert out.sources[0].splitlines()[2:15] == [
+        "```{glossary}", ":sorted:", "服务型党组织", "service-oriented Party organization",
+        "  *fúwùxíng dǎng zǔzhī*。以服务成效衡量的党组织", "  （自1990年起）。", "",
+        "Substantive services", "服务实效", "  问题构念 `frm`（题目 frm1、frm2）。论文表述：服务流于形式。", "",
+        "  第二段，含{term}`Party branch`。", "```"]
+
+
+def test_every_definition_of_the_glossary_page_is_a_message():
+    from ztown.data.constructs import CONSTRUCTS, GLOSSARY
+    from ztown.publication.codebook import render_pages
+
+    text = render_pages(REPO_ROOT / "datapackage" / "datapackage.json")["glossary.md"]
+    pieces = tr.templated(tr.segment(text))
+    assert "".join(p.text for p in pieces) == text
+    messages = {p.msgid for p in pieces if p.msgid}
+    inside, definitions, terms = False, [], []
+    for line in text.splitlines():
+        if line.startswith("```"):
+            inside = line.startswith("```{glossary}")
+        elif inside and line.startswith("  "):
+            definitions.append(tr.make_template(line.strip())[0])
+        elif inside and line.strip():
+            terms.append(line)
+    assert len(definitions) == len(GLOSSARY) + len(CONSTRUCTS)
+    assert not [d for d in definitions if d not in messages], "a definition is not a message"
+    assert not set(terms) & messages, "a glossary term became a message"
+
+
+def test_execution_table_is_in_the_build_language():
+    from collections import defaultdict
+
+    from docutils import nodes
+    from myst_nb.ext.execution_tables import make_stat_table
+
+    from ztown.publication.sphinxext import translate_exec_table
+
+    run = {"mtime": 0, "method": "cache", "runtime": 1.5, "succeeded": True, "error": None}
+    metadata = defaultdict(dict, {"notebooks/01_status": {"exec_data": run}})
+    cells = {}
+    for language in ("en", None, "zh_CN"):
+        table = make_stat_table("book/status", metadata)
+        translate_exec_table(table, language)
+        cells[language] = [entry.astext() for entry in table.findall(nodes.entry)]
+    assert cells["en"] == cells[None]
+    assert cells["en"][:5] == ["Document", "Modified", "Method", "Run Time (s)", "Status"]
+    assert cells["en"][7] == "cache"
+    assert cells["zh_CN"][:5] == ["文档", "修改时间", "方法", "运行时间（秒）", "状态"]
+    assert cells["zh_CN"][7] == "缓存（cache）", "the method in Chinese, with the name the prose gives in code"
+    assert [cells["zh_CN"][k] for k in (5, 6, 8, 9)] == [cells["en"][k] for k in (5, 6, 8, 9)]
+
+
 def test_latin_prose_finds_english_sentences_not_names():
     assert tr.latin_prose("Z镇的差距（Oaxaca-Blinder分解，CR2标准误，TWFE）") == []
     assert tr.latin_prose("方法见 Callaway and Sant'Anna 的文献") == []
@@ -216,7 +306,7 @@ def test_no_translation_keeps_english_prose():
 
 def test_glued_phrases_are_translated_in_the_chinese_build(monkeypatch):
     monkeypatch.setenv("ZTOWN_PROJECT", str(REPO_ROOT))
-    tr._PHRASES.clear()
+    tr._CATALOGUES.clear()
     for english in ed.glued_phrases(REPO_ROOT):
         chinese = tr.phrase(english, "zh")
         if re.search(r"[A-Za-z]{3,}", tr._strip_markup(english)):
@@ -245,6 +335,16 @@ def test_writing_the_sources_writes_only_below_build(tmp_path):
         assert code[0] == code[1], f"{docname}: the Chinese edition runs the same code"
     config = (prepared.folder / "_config.yml").read_text(encoding="utf-8")
     assert "language: zh_CN" in config and "html_search_language: zh" in config
+    # the last replication report is the edition's too (linked), and only while it exists
+    report = book / ed.REPORT_DIR
+    assert not (prepared.folder / ed.REPORT_DIR).exists()
+    report.mkdir(parents=True)
+    (report / "report.json").write_text("{}", encoding="utf-8")
+    ed.write_sources(book, ZH)
+    assert (prepared.folder / ed.REPORT_DIR / "report.json").read_text(encoding="utf-8") == "{}"
+    shutil.rmtree(report)
+    ed.write_sources(book, ZH)
+    assert not (prepared.folder / ed.REPORT_DIR).is_symlink()
 
 
 # --- the built editions ---------------------------------------------------------------------------
@@ -348,6 +448,22 @@ def test_no_english_paragraph_in_the_chinese_edition(build, docname):
             assert not tr.latin_prose(text) and not re.fullmatch(r"[A-Za-z ,.]+", text.strip()), (key, text)
 
 
+@pytest.mark.parametrize("docname", chapters())
+def test_the_chinese_chapters_tables_are_in_chinese(build, docname):
+    """Captions, headers, notes and text cells of the chapters' tables (cell outputs, which the prose
+    check skips) come from the `_tables` catalogue: no English run of four or more words is left."""
+    page = (HTML_DIR / "zh" / f"{docname}.html").read_text(encoding="utf-8")
+    tables = re.findall(r"<table\b.*?</table>", page, re.S)
+    assert tables, f"{docname}: no table"
+    texts = []
+    for table in tables:
+        texts += _cells(re.findall(r"<caption>(.*?)</caption>", table, re.S))
+        texts += _cells(re.findall(r"<t[hd]\b[^>]*>(.*?)</t[hd]>", table, re.S))
+    texts += _cells(re.findall(r'<div class="ztown-table-notes[^"]*">(.*?)</div>', page, re.S))
+    english = sorted({t for t in texts if tr.latin_prose(t)})
+    assert not english, f"{docname}: English left in tables:\n" + "\n".join(english)
+
+
 def test_chinese_search_index_knows_the_glossary_terms(build):
     raw = (HTML_DIR / "zh" / "searchindex.js").read_text(encoding="utf-8")
     index = json.loads(raw[raw.index("(") + 1: raw.rindex(")")])
@@ -357,3 +473,49 @@ def test_chinese_search_index_knows_the_glossary_terms(build):
     chapter = index["docnames"].index("notebooks/01_status")
     hits = terms["三会一课"]
     assert chapter in (hits if isinstance(hits, list) else [hits])
+
+
+def _cells(cells: list[str]) -> list[str]:
+    import html as html_lib
+
+    return [" ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", cell)).split()) for cell in cells]
+
+
+def _glossary_page(folder: Path) -> str:
+    return (folder / "book" / "generated" / "glossary.html").read_text(encoding="utf-8")
+
+
+def test_chinese_glossary_defines_every_term_in_chinese(build):
+    """The definitions of the Chinese glossary are Chinese (pinyin, construct codes and items aside); its
+    terms, the same bilingual terms as in English, keep their anchors, so {term} links work in both."""
+    from ztown.data.constructs import CONSTRUCTS, GLOSSARY
+
+    english, chinese = _glossary_page(HTML_DIR), _glossary_page(HTML_DIR / "zh")
+    definitions = {code: _cells(re.findall(r"<dd>(.*?)</dd>", page, re.S))
+                   for code, page in (("en", english), ("zh", chinese))}
+    assert len(definitions["zh"]) == len(definitions["en"]) == len(GLOSSARY) + len(CONSTRUCTS)
+    left = [(d[:80], runs) for d in definitions["zh"] if (runs := tr.latin_prose(d)) or not CJK.search(d)]
+    assert not left, "English left in the Chinese glossary:\n" + "\n".join(map(str, left))
+    shown = " ".join(definitions["en"]).translate(str.maketrans("“”‘’", "\"\"''"))  # (Sphinx's smart quotes)
+    assert [definition for *_terms, definition in GLOSSARY if definition not in shown] == []
+    anchors = {code: re.findall(r'<dt id="([^"]+)"', page) for code, page in (("en", english), ("zh", chinese))}
+    assert anchors["zh"] == anchors["en"] and len(anchors["en"]) == 2 * len(definitions["en"])
+
+
+def _execution_table(page: str) -> tuple[list[str], list[str]]:
+    """The header cells and the Method column of the page's execution table."""
+    table = re.search(r'<table class="[^"]*\bztown-exec-table\b.*?</table>', page, re.S)
+    assert table, "no execution table"
+    header = _cells(re.findall(r"<th[^>]*>(.*?)</th>", table.group(0), re.S))
+    body = table.group(0).split("<tbody>", 1)[1]
+    rows = [_cells(re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)) for row in re.findall(r"<tr.*?</tr>", body, re.S)]
+    return header, [row[2] for row in rows]
+
+
+def test_chinese_status_page_execution_table_is_in_chinese(build):
+    header_en, methods_en = _execution_table((HTML_DIR / "book" / "status.html").read_text(encoding="utf-8"))
+    header_zh, methods_zh = _execution_table((HTML_DIR / "zh" / "book" / "status.html").read_text(encoding="utf-8"))
+    assert header_en == ["Document", "Modified", "Method", "Run Time (s)", "Status"]
+    assert header_zh == ["文档", "修改时间", "方法", "运行时间（秒）", "状态"]
+    assert methods_en and len(methods_zh) == len(methods_en)
+    assert all(CJK.search(method) and f"（{english}）" in method for method, english in zip(methods_zh, methods_en))

@@ -143,3 +143,71 @@ def test_regression_table_term_labels_are_words():
     assert tables.term_label("C(role)[T.member]") == "Role: Party member"
     assert tables.term_label("C(education)[T.college_or_above]", "zh") == "受教育程度：大专及以上"
     assert tables.quantity_label("att_event_-2") == "year \u22122 since adoption"
+
+
+# --- the Chinese edition's tables: their English texts, translated from the `_tables` catalogue ---------
+
+def _claims():
+    return pd.DataFrame({"claim": ["Z town's services are mere form", "Fourth claim"], "estimate": [-0.5, 0.25],
+                         "verdict": ["supported", "not supported by these data"],
+                         "read_at": ["cssn.cn/dzyx/t2015.shtml", "news.example.com/a/b.htm"]})
+
+
+def _claims_table(lang="en"):
+    return tables.table(_claims(), [tables.col("claim", label="What the thesis claims"),
+                                    tables.col("estimate"), tables.col("verdict"),
+                                    tables.col("read_at", label="Read at")],
+                        name="tbl-claims", caption="The 2 problem claims", notes=["Gaps in Likert points."],
+                        synthetic=True, lang=lang)
+
+
+def test_a_table_remembers_its_english_texts_for_the_catalogue():
+    t = _claims_table()
+    assert t.texts == ["What the thesis claims", "Read at", "Z town's services are mere form", "Fourth claim",
+                       "supported", "not supported by these data", "Gaps in Likert points.", "The 2 problem claims"]
+    markdown, metadata = t._repr_markdown_()  # shown with its texts in the output's metadata
+    assert markdown == t.to_myst() and metadata == {tables.TEXTS_KEY: t.texts}
+    assert "cssn.cn/dzyx/t2015.shtml" not in t.texts  # an address is not translated
+
+
+def test_a_chinese_table_takes_its_words_from_the_catalogue(monkeypatch):
+    from ztown.publication import translation as tr
+
+    monkeypatch.setitem(tr._CATALOGUES, ("zh", tr.TABLES_DOMAIN), {
+        "What the thesis claims": "论文的论断", "Z town's services are mere form": "Z镇的服务流于形式",
+        "supported": "得到支持", "The {#1} problem claims": "{#1}项问题论断", "Gaps in Likert points.": "差距以李克特分计。"})
+    t = _claims_table("zh")
+    assert t.caption == "2项问题论断"  # the number is the table's own, whatever the catalogue's example
+    assert t.header == ["论文的论断", "估计值", "结论", "Read at"]  # no translation: the English stays
+    assert [row[0] for row in t.rows] == ["Z镇的服务流于形式", "Fourth claim"]
+    assert t.rows[0][2] == "得到支持" and t.rows[1][2] == "not supported by these data"
+    assert t.notes == ["差距以李克特分计。", "合成数据。"]
+    assert t.texts == _claims_table("en").texts  # the same English texts, whichever the edition
+
+
+def test_the_catalogue_collects_the_table_texts_of_the_committed_outputs(tmp_path):
+    import nbformat
+
+    from ztown.publication import edition
+
+    nb = nbformat.v4.new_notebook()
+    t = _claims_table()
+    markdown, metadata = t._repr_markdown_()
+    cell = nbformat.v4.new_code_cell("table")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": markdown},
+                                           metadata={"text/markdown": metadata})]
+    nb.cells = [cell]
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, tmp_path / "notebooks" / "01_x.ipynb")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: notebooks/01_x\n", encoding="utf-8")
+    texts = edition.table_texts(tmp_path)
+    assert "The {#1} problem claims" in texts and "not supported by these data" in texts
+    assert len(texts) == len(set(texts)) == len(t.texts)
+
+
+def test_a_number_in_words_is_written_in_chinese_words(monkeypatch):
+    from ztown.publication import translation as tr
+
+    monkeypatch.setitem(tr._CATALOGUES, ("zh", tr.TABLES_DOMAIN), {"The largest of the {#1}": "{#1}条路径中最大的一条"})
+    assert tr.phrase("The largest of the five", "zh", tr.TABLES_DOMAIN) == "五条路径中最大的一条"
+    assert tr.phrase("The largest of the 12", "zh", tr.TABLES_DOMAIN) == "12条路径中最大的一条"

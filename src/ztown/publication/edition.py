@@ -43,6 +43,7 @@ LANG_ENV = "ZTOWN_LANG"  # the language the kernels label figures and tables in 
 EDITIONS_ENV = "ZTOWN_EDITIONS"  # the editions a build is part of, e.g. "en,zh": the language switch
 BOOK_DOMAIN = "_book"  # catalogue of the configuration's and the table of contents' texts
 GENERATED_PREFIX = "book/generated/"
+REPORT_DIR = "_build/replication"  # where `ztown replicate` writes its report (ztown.publication.replicate)
 # sources both editions read, linked into an edition's source folder (never written by a build)
 # (and every folder beside the notebooks: their committed caches and figure data, notebooks/montecarlo,
 # notebooks/power, ...)
@@ -239,6 +240,12 @@ def write_sources(source: Path, edition: Edition) -> Prepared:
     for rel in shared:
         if (source / rel).exists():
             _link(source / rel, folder / rel)
+    # the last replication report (`ztown replicate`), so the edition's report page shows the same run
+    report, report_link = source / REPORT_DIR, folder / REPORT_DIR
+    if report.is_dir():
+        _link(report, report_link)
+    elif report_link.is_symlink():
+        report_link.unlink()
     dictionary = search_dictionary(edition_dir(source, edition) / "search_terms.txt")
     config = translated_config(source, edition, dictionary)
     _write_if_changed(folder / "_config.yml", yaml.safe_dump(config, allow_unicode=True, sort_keys=False).encode())
@@ -459,6 +466,26 @@ def glued_phrases(source: Path) -> list[str]:
     return [p for p in phrases if p]
 
 
+def table_texts(source: Path) -> list[str]:
+    """The captions, headers, notes and text cells of the chapters' tables, in English, from the
+    committed outputs (`ztown.publication.tables` writes them into each table output's metadata).
+
+    Numbers in them are placeholders, as in the glued phrases.
+    """
+    from ztown.publication.tables import TEXTS_KEY
+
+    texts: dict[str, None] = {}
+    for docname in toc_docnames(source):
+        path = Path(source) / f"{docname}.ipynb"
+        if not path.is_file():
+            continue
+        for cell in nbformat.read(path, as_version=4).cells:
+            for output in cell.get("outputs", []):
+                for text in (output.get("metadata", {}).get("text/markdown") or {}).get(TEXTS_KEY, []):
+                    texts.setdefault(make_template(str(text).strip(), words=True)[0], None)
+    return [t for t in texts if t]
+
+
 DIRECTION_WORD = re.compile(r"\b(more|less|same)\s*=\s*[\"']([^\"']+)[\"']")
 
 
@@ -482,9 +509,10 @@ def current_messages(source: Path) -> dict[str, list[str]]:
             if docname.startswith(GENERATED_PREFIX):
                 domains[docname] = page(Path(scratch), docname).messages()
     domains[BOOK_DOMAIN] = book_texts(source)
-    from ztown.publication.translation import PHRASES_DOMAIN
+    from ztown.publication.translation import PHRASES_DOMAIN, TABLES_DOMAIN
 
     domains[PHRASES_DOMAIN] = glued_phrases(source)
+    domains[TABLES_DOMAIN] = table_texts(source)
     return domains
 
 

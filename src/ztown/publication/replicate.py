@@ -572,6 +572,7 @@ def compare_claims(notebook: str, published: Path, reproduced: Path) -> list[Che
 
 # --------------------------------------------------------------------------- the environment
 
+UNCOMMITTED = " (with uncommitted changes)"  # after the commit of a working tree that differs from it
 KEY_PACKAGES = ("numpy", "scipy", "pandas", "statsmodels", "matplotlib", "seaborn", "jupyter-book", "myst-nb",
                 "nbclient", "ipykernel", "frictionless", "threadpoolctl")
 
@@ -630,7 +631,7 @@ def environment(descriptor: Path) -> dict:
         "blas": blas_libraries(),
         "blas_environment": {k: v for k, v in sorted(os.environ.items()) if k.startswith(("OPENBLAS_", "OMP_", "MKL_"))},
         "packages": versions,
-        "commit": (commit + (" (with uncommitted changes)" if dirty else "")) if commit else "unknown",
+        "commit": (commit + (UNCOMMITTED if dirty else "")) if commit else "unknown",
         "data_hash": data_package_hash(descriptor),
         "code_hash": code_hash(),
     }
@@ -958,26 +959,286 @@ def first_differences(replication: Replication, n: int = 10) -> list[str]:
 # --------------------------------------------------------------------------- the book page
 
 REPORT_PAGE_NAME = "replication.md"
+PAGE_LABEL = "replication-report"
+TABLE_PREFIX = "tbl-replication-"  # every table of the page is labelled tbl-replication-<what>
+MAX_DIFFERENCES = 50  # rows of the page's table of differences (report.csv lists them all)
+
+# the kinds of comparison, in words (report.csv's `kind` column holds the codes)
+KIND_WORDS = {"glue": "Glued value", "table": "Table cell", "text": "Printed number", "image": "Figure image",
+              "figure-data": "Figure-data point", "claim": "Claim verdict", "structure": "Structure"}
+COMPARED_KINDS = ("glue", "table", "text", "image", "figure-data", "claim")
+TOLERANCE_WORDS = {"exact": "Exact", "closed-form": "Closed-form", "iterative": "Iterative",
+                   "numerical-derivative": "Numerical derivative"}
+_SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
+_SUBSTITUTION = re.compile("\x00([A-Za-z0-9]+)\x00")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_MISSING_WORDS = ((re.compile(r"\b(?:nan|NaN)\b"), "not a number"), (re.compile(r"\bNone\b"), "none"),
+                  (re.compile(r"<NA>|\bNaT\b"), "missing"))
+
+
+def _power(x: float) -> str:
+    """A tolerance as a reader writes it: 0, 10⁻⁹, or 5e-07 when not a power of ten."""
+    if x == 0:
+        return "0"
+    exponent = round(math.log10(x))
+    if math.isclose(x, 10.0 ** exponent, rel_tol=1e-12):
+        return "10" + str(exponent).translate(_SUPERSCRIPT)
+    return f"{x:g}"
+
+
+def _data(text) -> str:
+    """Text of a report (user-controlled: items, printed values, errors) for a cell or a substitution:
+    no control characters, and no 'nan'/'None' a reader would take for a defect of the page."""
+    text = " ".join(_CONTROL.sub(" ", str(text)).split())
+    for pattern, words in _MISSING_WORDS:
+        text = pattern.sub(words, text)
+    return text
+
+
+def _page_text(text) -> str:
+    """Report text as MyST (for a substitution; table cells are escaped by their Table)."""
+    from ztown.publication.tables import _md_cell
+
+    return _md_cell(_data(text))
+
+
+def _code(text) -> str:
+    """Inline code that survives backticks in the text."""
+    text = _data(text)
+    fence = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+class _Substitutions:
+    """MyST substitutions of one page (its front matter): what differs from run to run (dates, machine,
+    hashes, lists of claims) stays out of the page's messages, so a translation made once keeps applying."""
+
+    def __init__(self):
+        self.values: dict[str, str] = {}
+
+    def cell(self, key: str, myst: str) -> str:
+        """A table cell that shows `myst` (already MyST: escaped text or code)."""
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", key):
+            raise ValueError(f"substitution key {key!r}: letters and digits only")
+        self.values[key] = myst
+        return f"\x00{key}\x00"  # replaced by {{ key }} once the table is written (see _table_myst)
+
+    def ref(self, key: str, myst: str) -> str:
+        """The same in running text."""
+        return "{{ " + self.cell(key, myst).strip("\x00") + " }}"
+
+    def front_matter(self) -> list[str]:
+        if not self.values:
+            return []
+        import yaml
+
+        dumped = yaml.safe_dump({"myst": {"substitutions": self.values}}, allow_unicode=True, sort_keys=False,
+                                width=1000)
+        return ["---", dumped.rstrip("\n"), "---", ""]
+
+
+def _table_myst(header: list[str], rows: list[list[str]], what: str, caption: str,
+                numeric: list[bool] | None = None) -> str:
+    """One of the page's tables: `ztown.publication.tables.Table` (the book's numbered, captioned
+    list-table, with its classes), cells escaped by it; substitution cells put in after."""
+    from ztown.publication.tables import Table
+
+    table = Table(header, rows, TABLE_PREFIX + what, caption, numeric=numeric or [False] * len(header))
+    return _SUBSTITUTION.sub(r"{{ \1 }}", table.to_myst().rstrip("\n"))
+
+
+def _ref(what: str) -> str:
+    return f"{{numref}}`{TABLE_PREFIX}{what}`"
+
+
+def _tolerance_section() -> list[str]:
+    """The tolerances: the same on the page with and without a report (they are the code's)."""
+    rows = [[TOLERANCE_WORDS.get(t.kind, t.kind),
+             "equal" if t.rtol == 0 and t.atol == 0 else f"rel {_power(t.rtol)}, abs {_power(t.atol)}", t.why]
+            for t in TOLERANCES.values()]
+    rows.append(["Figure image", f"RMS \u2264 {IMAGE_RMS_TOLERANCE:g} (0\u2013255 scale)", IMAGE_WHY])
+    return ["## Tolerances", "",
+            "A number passes when |published − reproduced| ≤ unit + abs + rel × max(|published|, |reproduced|), "
+            "where unit is one unit of the last printed digit for printed numbers (table cells, text, figure data "
+            "written with six significant digits) and 0 for glued values (stored at full precision); rel and abs "
+            f"depend on the kind of computation that produced the number, and figures are compared as images "
+            f"({_ref('tolerances')}).", "",
+            _table_myst(["Kind", "Tolerance", "Why"], rows, "tolerances",
+                        "Tolerances of the replication, by kind of published result"), ""]
+
+
+def _read_report_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _started(text: str) -> str:
+    try:
+        when = dt.datetime.fromisoformat(str(text))
+    except ValueError:
+        return _data(text)
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.timezone.utc)
+    return when.strftime("%Y-%m-%d %H:%M") + (" UTC" if when.tzinfo is not None else "")
+
+
+def _compared_section(summary: dict, rows: list[dict[str, str]]) -> list[str]:
+    from ztown.publication.tables import integer, number
+
+    names = list(summary.get("notebooks") or {}) or list(dict.fromkeys(r["notebook"] for r in rows))
+    counts = {name: {k: 0 for k in COMPARED_KINDS} for name in names}
+    failed = dict.fromkeys(names, 0)
+    for r in rows:
+        if r["notebook"] not in counts:
+            counts[r["notebook"]], failed[r["notebook"]] = {k: 0 for k in COMPARED_KINDS}, 0
+            names.append(r["notebook"])
+        if r["kind"] in COMPARED_KINDS:
+            counts[r["notebook"]][r["kind"]] += 1
+        failed[r["notebook"]] += r["result"] != "pass"
+    table_rows, total_seconds = [], 0.0
+    for name in names:
+        run = (summary.get("notebooks") or {}).get(name, {})
+        seconds = run.get("seconds")
+        total_seconds += seconds or 0.0
+        status = "execution failed" if run.get("error") else integer(failed[name])
+        table_rows.append([_data(name), number(seconds, 1)] + [integer(counts[name][k]) for k in COMPARED_KINDS]
+                          + [status])
+    if len(names) > 1:
+        table_rows.append(["All notebooks", number(total_seconds, 1)]
+                          + [integer(sum(counts[n][k] for n in names)) for k in COMPARED_KINDS]
+                          + [integer(sum(failed.values()))])
+    header = ["Notebook", "Run time (s)", "Glued values", "Table cells", "Other printed numbers", "Figure images",
+              "Figure-data points", "Claims", "Not reproduced"]
+    return ["## What was compared", "",
+            f"{_ref('compared')} counts the published results compared, by chapter notebook and kind: glued "
+            "values, cells of displayed tables, other printed numbers, figure images, points of the figure data "
+            "and verdicts of the claims ledger. The last column counts those not reproduced within their "
+            "tolerance. Every row of `report.csv` is one comparison: published value, reproduced value, "
+            "difference, tolerance and result.", "",
+            _table_myst(header, table_rows, "compared", "Published results compared, by chapter notebook and kind",
+                        [False] + [True] * (len(header) - 2) + [True]), ""]
+
+
+def _claims_section(rows: list[dict[str, str]], subs: _Substitutions) -> list[str]:
+    import hashlib
+
+    from ztown.publication.tables import integer
+
+    groups: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        if r["kind"] == "claim":
+            groups.setdefault((r["published"], r["reproduced"]), []).append(r["item"])
+    if not groups:
+        return []
+    table_rows = []
+    for (published, reproduced), ids in sorted(groups.items(), key=lambda g: (g[0][0] == g[0][1], g[0])):
+        key = "claims" + hashlib.sha256(f"{published}\n{reproduced}".encode()).hexdigest()[:10]
+        table_rows.append([_data(published), _data(reproduced), "yes" if published == reproduced else "no",
+                           integer(len(ids)), subs.cell(key, ", ".join(_code(i) for i in ids))])
+    return ["## Claims", "",
+            f"{_ref('claims')} groups the claims of the ledger by their verdict in the published book and in "
+            "the reproduction.", "",
+            _table_myst(["Verdict published", "Verdict reproduced", "Same verdict", "Number of claims", "Claims"],
+                        table_rows, "claims", "Verdicts of the claims ledger, published and reproduced",
+                        [False, False, False, True, False]), ""]
+
+
+def _differences_section(rows: list[dict[str, str]]) -> list[str]:
+    from ztown.publication.tables import DASH, integer
+
+    failed = [r for r in rows if r["result"] != "pass"]
+    if not failed:
+        return ["## Differences", "", "None: every published result was reproduced within its tolerance.", ""]
+    shown = failed[:MAX_DIFFERENCES]
+    table_rows = [[_data(r["notebook"]), KIND_WORDS.get(r["kind"], _data(r["kind"])), _data(r["item"]),
+                   _data(_short(r["published"], 40)), _data(_short(r["reproduced"], 40)),
+                   _data(r["difference"]) or DASH, _data(r["tolerance"])] for r in shown]
+    if len(shown) == len(failed):
+        lead = f"{_ref('differences')} lists the {integer(len(failed))} results not reproduced within their tolerance"
+    else:
+        lead = (f"{_ref('differences')} lists the first {integer(len(shown))} of the {integer(len(failed))} results "
+                "not reproduced within their tolerance (`report.csv` lists them all)")
+    return ["## Differences", "",
+            f"{lead}; values longer than forty characters are cut short, and a dash stands for a difference that "
+            "cannot be computed (text, or a value missing on one side).", "",
+            _table_myst(["Notebook", "Kind", "Item", "Published", "Reproduced", "Difference", "Tolerance"],
+                        table_rows, "differences", "Published results not reproduced within their tolerance",
+                        [False, False, False, False, False, True, False]), ""]
+
+
+def _environment_section(env: dict, subs: _Substitutions) -> list[str]:
+    from ztown.publication.tables import DASH
+
+    def value(key: str, raw, code: bool = False) -> str:
+        shown = "" if raw is None or str(raw).strip() == "" else (_code(raw) if code else _page_text(raw))
+        return subs.cell(key, shown or DASH)
+
+    commit = str(env.get("commit") or "")
+    dirty = commit.endswith(UNCOMMITTED)
+    commit = commit.removesuffix(UNCOMMITTED)
+    blas_env = env.get("blas_environment") or {}
+    packages = env.get("packages") or {}
+    rows = [["Python", value("envpython", env.get("python"))],
+            ["Operating system", value("envos", env.get("os"))],
+            ["Processor", value("envcpu", env.get("cpu"))],
+            ["Logical processor cores", value("envcores", env.get("cpu_count"))],
+            ["BLAS and OpenMP settings", value("envblasenv", ", ".join(f"{k}={v}" for k, v in blas_env.items()))],
+            ["Packages", value("envpackages", ", ".join(f"{k} {v}" for k, v in packages.items()))],
+            ["Commit, with uncommitted changes" if dirty else "Commit", value("envcommit", commit, code=True)],
+            ["Data package (SHA-256, first 16 hexadecimal digits)",
+             value("envdata", str(env.get("data_hash") or "")[:16], code=True)],
+            ["Helpers and lock file (SHA-256, first 16 hexadecimal digits)",
+             value("envcode", str(env.get("code_hash") or "")[:16], code=True)]]
+    out = ["## Environment", "",
+           f"{_ref('environment')} describes the machine and the software the reproduction ran on (a dash: not "
+           "recorded, or no BLAS or OpenMP variable set)"]
+    blas = env.get("blas") or []
+    if blas:
+        out[-1] += f", and {_ref('blas')} the BLAS libraries numpy and scipy loaded, with the kernel each ran."
+    else:
+        out[-1] += "."
+    out += ["", _table_myst(["Property", "Value"], rows, "environment", "The machine and software of the reproduction"),
+            ""]
+    if blas:
+        blas_rows = []
+        for lib in blas:
+            if "note" in lib:
+                blas_rows.append([_data(lib.get("library", "")) or DASH, DASH, DASH, _data(lib["note"])])
+            else:
+                blas_rows.append([_data(lib.get("library", "")) or DASH, _data(lib.get("kernel", "")) or DASH,
+                                  _data(lib.get("threads", "")) or DASH, _data(lib.get("file", "")) or DASH])
+        out += [_table_myst(["Library", "Kernel", "Threads", "File"], blas_rows, "blas",
+                            "The BLAS libraries of the reproduction", [False, False, True, False]), ""]
+    return out
 
 
 def report_page(report_dir: Path, data_hash: str = "", code_hash: str = "") -> str:
-    """The book's "Replication report" page: the last run's report, or a plain note that none ran.
+    """The book's "Replication report" page: the last run's report, or a note that none ran.
 
-    `data_hash` and `code_hash` are those of the build, so the page says whether the report was
-    made from the same data package and helpers.
+    Built from the run's report.json and report.csv (not from report.md, which is for reading on its
+    own): every table a publication table (`ztown.publication.tables.Table`: numbered, captioned and
+    referred to from the text). What differs from run to run, beyond numbers, is kept out of the
+    page's messages (MyST substitutions in its front matter), so the Chinese edition's catalogue
+    translates the page once. `data_hash` and `code_hash` are those of the build, so the page says
+    whether the report was made from the same data package and helpers.
     """
     report_dir = Path(report_dir)
-    head = ["(replication-report)=", "# Replication report", ""]
-    summary_path, body_path = report_dir / "report.json", report_dir / "report.md"
-    if not (summary_path.is_file() and body_path.is_file()):
+    head = [f"({PAGE_LABEL})=", "# Replication report", ""]
+    summary_path, csv_path = report_dir / "report.json", report_dir / "report.csv"
+    if not (summary_path.is_file() and csv_path.is_file()):
         return "\n".join(head + [
             "No replication has been run on this copy of the book, so there is no report to show.", "",
             "`make replicate` (or `ztown replicate`) executes every chapter notebook from scratch against the "
             "committed data package, compares every glued value, table cell, figure and claim with the "
-            "published notebooks at the tolerances stated in the README, and writes its report to "
-            "`_build/replication/`; the next build of the book shows it here.", ""])
+            f"published notebooks at the tolerances of {_ref('tolerances')}, and writes its report to "
+            "`_build/replication/`; the next build of the book shows it here.", ""] + _tolerance_section())
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    rows = _read_report_rows(csv_path)
     env = summary.get("environment", {})
+    subs = _Substitutions()
+    from ztown.publication.tables import integer
+
     notes = []
     if data_hash and env.get("data_hash") and env["data_hash"] != data_hash:
         notes.append("This book was built from another data package than the committed one a replication "
@@ -985,11 +1246,19 @@ def report_page(report_dir: Path, data_hash: str = "", code_hash: str = "") -> s
     if code_hash and env.get("code_hash") and env["code_hash"] != code_hash:
         notes.append("It was made with other helpers or locked packages than this build: run `make replicate` "
                      "again for a current report.")
-    note = " ".join(notes) or "It was made from the same data package and helpers as this build."
-    body = body_path.read_text(encoding="utf-8").partition("\n")[2]  # without its title: the page has one
-    result = ("**Every published result was reproduced.**" if summary.get("ok")
-              else f"**{summary.get('failed')} of {summary.get('checks')} published results were not reproduced.**")
-    return "\n".join(head + [
-        f"This page shows the report of the last `make replicate` on the machine that built this book "
-        f"({summary.get('started')}). {result} {note} Every comparison is listed in "
-        "{download}`report.csv </_build/replication/report.csv>`.", "", body.lstrip("\n")])
+    if not notes:
+        notes.append("It was made from the same data package and helpers as this build.")
+    failed = sum(r["result"] != "pass" for r in rows)
+    result = ("**Every published result was reproduced.**" if summary.get("ok") and not failed
+              else f"**{integer(failed)} of {integer(len(rows))} published results were not reproduced.**")
+    body = [f"This page shows the report of the last `make replicate` on the machine that built this book, run "
+            f"on {subs.ref('started', _page_text(_started(summary.get('started', ''))))}; "
+            "{download}`report.csv </_build/replication/report.csv>` lists every comparison.", "", result, ""]
+    for note in notes:
+        body += [note, ""]
+    body += _compared_section(summary, rows)
+    body += _tolerance_section()
+    body += _claims_section(rows, subs)
+    body += _differences_section(rows)
+    body += _environment_section(env, subs)
+    return "\n".join(subs.front_matter() + head + body)

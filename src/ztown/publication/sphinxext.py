@@ -305,8 +305,35 @@ class ExecutionTable(SphinxDirective):
         return [table]
 
 
+# myst-nb's execution table in the build's `language`: its header cells and the execution methods
+# (myst-nb's `nb_execution_mode`s, which the English prose names in code: `cache`)
+EXEC_TABLE_WORDS = {"zh": {"Document": "文档", "Modified": "修改时间", "Method": "方法", "Run Time (s)": "运行时间（秒）",
+                           "Status": "状态", "cache": "缓存（cache）", "inline": "内联（inline）", "force": "强制执行（force）",
+                           "auto": "自动（auto）", "off": "不执行（off）"}}
+
+
+def translate_exec_table(table: nodes.table, language: str | None) -> None:
+    """Put the header cells and the Method column of myst-nb's execution table into `language`
+    (`EXEC_TABLE_WORDS`); the documents' names, dates, times and status marks stay as they are."""
+    words = EXEC_TABLE_WORDS.get((language or "en").split("_")[0].split("-")[0])
+    if not words:
+        return
+    method = None
+    for row in table.findall(nodes.row):
+        entries = [e for e in row.children if isinstance(e, nodes.entry)]
+        if isinstance(row.parent, nodes.thead):
+            method = next((k for k, e in enumerate(entries) if e.astext() == "Method"), method)
+            cells = entries
+        else:
+            cells = [entries[method]] if method is not None and method < len(entries) else []
+        for cell in cells:
+            for text in list(cell.findall(nodes.Text)):
+                if str(text) in words:
+                    text.parent.replace(text, nodes.Text(words[str(text)]))
+
+
 class FillExecutionTable(SphinxPostTransform):
-    """Fill each `ztown-exec-table` with the rows of myst-nb's execution statistics."""
+    """Fill each `ztown-exec-table` with the rows of myst-nb's execution statistics, in the build's language."""
 
     default_priority = 7  # before myst-nb's own (8) and the reference resolvers (9, 10)
 
@@ -318,6 +345,7 @@ class FillExecutionTable(SphinxPostTransform):
             if "ztown-exec-table" not in table["classes"]:
                 continue
             made = make_stat_table(self.env.docname, NbMetadataCollector.get_doc_data(self.env))
+            translate_exec_table(made, self.config.language)
             for child in list(made.children):
                 table += child
             table["classes"] += [c for c in made["classes"] if c not in table["classes"]]

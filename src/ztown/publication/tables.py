@@ -442,6 +442,7 @@ class Table:
     lang: str = "en"
     header_rows: int = 1
     stub_rows: set[int] = field(default_factory=set)  # rows that are labels of a block (regression tables)
+    texts: list[str] = field(default_factory=list)  # its English words, which a translated edition translates
 
     def __post_init__(self):
         if not re.fullmatch(r"tbl-[a-z0-9][a-z0-9-]*", self.name):
@@ -485,8 +486,12 @@ class Table:
             lines += ["", "```{container} ztown-table-notes", f"{label}{sep}" + " ".join(self.notes), "```"]
         return "\n".join(lines) + "\n"
 
-    def _repr_markdown_(self) -> str:
-        return self.to_myst()
+    def _repr_markdown_(self):
+        """The list-table, with the table's English texts in the output's metadata, where
+        `ztown.publication.edition` collects them into the translated editions' catalogues."""
+        if not self.texts:
+            return self.to_myst()
+        return self.to_myst(), {TEXTS_KEY: list(dict.fromkeys(self.texts))}
 
     def to_styler(self):
         """pandas' Styler of the formatted cells: no index, caption, notes below (for Jupyter)."""
@@ -516,6 +521,27 @@ class Table:
         return f"Table {self.name}: {self.caption}\n" + self.frame.to_string(index=False)
 
 
+TEXTS_KEY = "ztown-table-texts"  # output metadata (of text/markdown): the texts of a table to translate
+
+
+class _Words:
+    """The words of one table in its language: each English text is translated from the edition's
+    `_tables` catalogue (`ztown.publication.translation.phrase`), and remembered, in English, as a
+    text of the table (`Table.texts`)."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+        self.texts: list[str] = []
+
+    def __call__(self, english: str) -> str:
+        from ztown.publication.translation import TABLES_DOMAIN, phrase, translatable
+
+        if not english or not translatable(english):
+            return english
+        self.texts.append(english)
+        return english if self.lang == "en" else phrase(english, self.lang, TABLES_DOMAIN)
+
+
 def _unique(names: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
@@ -539,19 +565,32 @@ def table(frame: pd.DataFrame, columns: Sequence[str | Col], *, name: str, capti
     the notes, `source` a source line.
     """
     lang = resolve_lang(lang)
+    words = _Words(lang)
     specs = [_as_col(c) for c in columns]
-    header = [_header(c, lang) for c in specs]
+    header = [words(c.label) if c.label is not None else _header(c, lang) for c in specs]
     cells = [_cells(frame, c, digits, lang) for c in specs]
+    for c, column in zip(specs, cells):
+        if _text_column(c, frame, lang):
+            column[:] = [words(cell) for cell in column]
     rows = [list(r) for r in zip(*cells)] if cells else []
-    all_notes = list(notes)
+    all_notes = [words(n) for n in notes]
     if any(DASH == cell for row in rows for cell in row):
-        all_notes.append(missing_note or word("missing", lang))
+        all_notes.append(words(missing_note) if missing_note else word("missing", lang))
     if source:
         sep = ": " if lang == "en" else "："
-        all_notes.append(f"{word('source', lang)}{sep}{source}")
+        all_notes.append(f"{word('source', lang)}{sep}{words(source)}")
     if synthetic:
         all_notes.append(word("synthetic", lang))
-    return Table(header, rows, name, caption, all_notes, [_numeric(c, frame, lang) for c in specs], lang)
+    return Table(header, rows, name, words(caption), all_notes, [_numeric(c, frame, lang) for c in specs], lang,
+                 texts=words.texts)
+
+
+def _text_column(c: Col, frame: pd.DataFrame, lang: str) -> bool:
+    """A column of English words to translate: of kind text, not one the data hold in Chinese (`zh=`)."""
+    if c.zh is not None and lang != "en":
+        return False
+    kind = c.kind if c.kind != "auto" else _infer_kind(c.source[0], frame[c.columns(lang)[0]])
+    return kind == "text"
 
 
 # --------------------------------------------------------------------------- regression tables
@@ -604,6 +643,7 @@ def regression_table(models: Sequence[ModelColumn], terms: Sequence[str] | Mappi
     from ztown.analysis.models import tidy
 
     lang = resolve_lang(lang)
+    words = _Words(lang)
     if show not in ("se", "ci"):
         raise ValueError("show is 'se' or 'ci'")
     aliases = {"role_member": "C(role)[T.member]", "role_cadre": "C(role)[T.cadre]", **(same or {})}
@@ -612,7 +652,7 @@ def regression_table(models: Sequence[ModelColumn], terms: Sequence[str] | Mappi
         order = [t for t in dict.fromkeys(t for td in tidies for t in td.index) if not re.fullmatch(r"\d+/\d+", t)]
         labels = {t: term_label(t, lang) for t in order}
     elif isinstance(terms, Mapping):
-        order, labels = list(terms), dict(terms)
+        order, labels = list(terms), {t: words(label) for t, label in terms.items()}
     else:
         order, labels = list(terms), {t: term_label(t, lang) for t in terms}
     rows: list[list[str]] = []
@@ -639,11 +679,13 @@ def regression_table(models: Sequence[ModelColumn], terms: Sequence[str] | Mappi
     for label, values in (extra_stats or {}).items():
         if len(values) != len(models):
             raise ValueError(f"extra statistic {label!r}: one value per model")
-        rows.append([label] + ["" if v is None else (v if isinstance(v, str) else number(v, digits)) for v in values])
+        rows.append([words(label)] + ["" if v is None else (words(v) if isinstance(v, str) else number(v, digits))
+                                      for v in values])
     sep = ": " if lang == "en" else "："
-    se_notes = "; ".join(f"{m.label}{sep}{m.se_type}" for m in models)
+    se_notes = ("; " if lang == "en" else "；").join(f"{words(m.label)}{sep}{words(m.se_type)}" for m in models)
     head = word("se_paren" if show == "se" else "ci_paren", lang)
-    all_notes = [head, (f"Standard errors: {se_notes}." if lang == "en" else f"标准误：{se_notes}。"), *notes]
-    header = [word("term", lang)] + [m.label for m in models]
-    return Table(header, rows, name, caption, all_notes, [False] + [True] * len(models), lang,
-                 stub_rows=stub_rows)
+    all_notes = [head, (f"Standard errors: {se_notes}." if lang == "en" else f"标准误：{se_notes}。"),
+                 *[words(n) for n in notes]]
+    header = [word("term", lang)] + [words(m.label) for m in models]
+    return Table(header, rows, name, words(caption), all_notes, [False] + [True] * len(models), lang,
+                 stub_rows=stub_rows, texts=words.texts)

@@ -208,6 +208,8 @@ def _fenced(lines: list[str], i: int, match: re.Match, pieces: list[Piece]) -> i
     fence = match["fence"]
     end = next((k for k in range(i + 1, len(lines)) if _closes(lines[k], fence)), len(lines))
     directive = DIRECTIVE_INFO.match(match["info"])
+    if directive is not None and directive["name"] == "glossary" and fence[0] != "~":
+        return _glossary(lines, i, end, pieces)
     if directive is None or directive["name"] not in PROSE_DIRECTIVES or fence[0] == "~":
         pieces.append(Piece("".join(lines[i:end + 1])))
         return end + 1
@@ -225,6 +227,55 @@ def _fenced(lines: list[str], i: int, match: re.Match, pieces: list[Piece]) -> i
     if end < len(lines):
         pieces.append(Piece(lines[end]))
     return end + 1
+
+
+def _glossary(lines: list[str], i: int, end: int, pieces: list[Piece]) -> int:
+    """A `{glossary}` fence from line `i` to its closing line `end`: its term lines stay verbatim (the
+    book's terms are bilingual already: the Chinese and the English name are each a term), and each
+    definition (the indented lines under its terms) is split into messages like any Markdown, its
+    indentation kept on output so that Sphinx still reads it as the terms' definition."""
+    pieces.append(Piece(lines[i]))
+    k = i + 1
+    while k < end and OPTION.match(lines[k]):
+        pieces.append(Piece(lines[k]))
+        k += 1
+    body = [line for line in lines[k:end] if line.strip()]
+    base = min((len(line) - len(line.lstrip(" \t")) for line in body), default=0)
+
+    def indented(line: str) -> bool:
+        return len(line) - len(line.lstrip(" \t")) > base
+
+    while k < end:
+        if not lines[k].strip() or not indented(lines[k]):  # a blank line or a term
+            pieces.append(Piece(lines[k]))
+            k += 1
+            continue
+        stop = k
+        while stop < end and (not lines[stop].strip() or indented(lines[stop])):
+            stop += 1
+        while not lines[stop - 1].strip():  # blank lines after a definition are the glossary's
+            stop -= 1
+        pieces.extend(_indented_pieces(lines[k:stop]))
+        k = stop
+    if end < len(lines):
+        pieces.append(Piece(lines[end]))
+    return end + 1
+
+
+def _indented_pieces(block: list[str]) -> list[Piece]:
+    """`segment` of an indented block of Markdown, as pieces that render with the block's indentation."""
+    width = min(len(line) - len(line.lstrip(" \t")) for line in block if line.strip())
+    indent = next(line for line in block if line.strip())[:width]
+    inner = segment("".join(line[width:] if line.strip() else line for line in block))
+    out = []
+    for piece in inner:
+        text = "".join(indent + line if line.strip() else line for line in piece.text.splitlines(keepends=True))
+        if piece.msgid is None:
+            out.append(Piece(text))
+        else:
+            out.append(Piece(text, piece.msgid, head=indent + piece.head, indent=indent + piece.indent,
+                             tail=piece.tail, values=piece.values))
+    return out
 
 
 # --- templates (pages generated from the data) ------------------------------------------------
@@ -577,14 +628,18 @@ def town_names() -> dict[str, str]:
     return {en: zh for _id, en, zh, *_rest in TOWNS}
 
 PHRASES_DOMAIN = "_phrases"  # catalogue of the words notebooks glue as text ("more", "fewer", ...)
-_PHRASES: dict[str, dict[str, str]] = {}
+TABLES_DOMAIN = "_tables"  # catalogue of the tables' captions, headers, notes and text cells
+_CATALOGUES: dict[tuple[str, str], dict[str, str]] = {}
 
 
-def phrase(value: str, language: str | None = None) -> str:
-    """A glued phrase in the language of this build ($ZTOWN_LANG), from `_phrases.po`; else unchanged.
+def phrase(value: str, language: str | None = None, domain: str = PHRASES_DOMAIN) -> str:
+    """A glued phrase (or, with `domain=TABLES_DOMAIN`, a table's text) in the language of this build
+    ($ZTOWN_LANG), from the edition's catalogue `domain`.po; else unchanged.
 
-    Notebooks glue a few words as text (a difference's direction, "more" or "fewer"); the
-    translated edition's kernels show them in its language, from the same catalogues as the prose.
+    Notebooks glue a few words as text (a difference's direction, "more" or "fewer") and print
+    tables whose captions and cells are English strings; the translated edition's kernels show them
+    in its language, from the same catalogues as the prose. Numbers are placeholders, so a phrase
+    made from a result is translated whatever the result.
     """
     import os
 
@@ -593,15 +648,31 @@ def phrase(value: str, language: str | None = None) -> str:
     language = language or os.environ.get("ZTOWN_LANG", "en")
     if language == "en":
         return value
-    if language not in _PHRASES:
+    if (language, domain) not in _CATALOGUES:
         from ztown.publication.edition import EDITIONS, catalogue
 
         root = find_project_root()
         edition = EDITIONS.get(language)
-        _PHRASES[language] = catalogue(root, edition, PHRASES_DOMAIN).translations if root and edition else {}
+        _CATALOGUES[language, domain] = catalogue(root, edition, domain).translations if root and edition else {}
     template, values = make_template(value, words=True)
-    translated = _PHRASES[language].get(template)
-    return fill_placeholders(translated, values) if translated else value
+    translated = _CATALOGUES[language, domain].get(template)
+    if not translated:
+        return value
+    if language == "zh":  # a number the English wrote in words is written in Chinese words
+        values = tuple(ZH_NUMBER_WORDS.get(v.lower(), v) for v in values)
+    return fill_placeholders(translated, values)
+
+
+ZH_NUMBER_WORDS = dict(zip(("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                            "twelve"), ("两", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二")))
+
+
+def translatable(text: str) -> bool:
+    """Whether a table's text needs a translation: it has English words (not only numbers, codes,
+    names in Chinese, an address or a dash)."""
+    if re.fullmatch(r"(https?://)?[\w-]+(\.[\w-]+)+(/\S*)?", text.strip()):
+        return False
+    return bool(re.search(r"[A-Za-z]{2,}", text)) and not bilingual(text)
 
 
 # --- what a reader sees: the prose of a built page ----------------------------------------------
