@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+ROLE = re.compile(r"\{[a-z:]+\}`([^`<]+)`")
 FIGURE = re.compile(r":::\{glue:figure\}\s+(\S+)\n(?::[^\n]*\n)*\n(.+?)(?:\n:::|\{download\})", re.S)
 
 
@@ -25,6 +26,7 @@ def rows() -> list[tuple[str, str, str, str]]:
                 continue
             for name, caption in FIGURE.findall("".join(cell["source"])):
                 first = " ".join(caption.split()).split(". ")[0].rstrip(".")
+                first = ROLE.sub(r"`\1`", first)  # a reference shows its label (the README is not MyST)
                 out.append((name, first, f"notebooks/{nb_path.name}", title))
     return out
 

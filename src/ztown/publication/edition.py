@@ -467,8 +467,10 @@ def glued_phrases(source: Path) -> list[str]:
 
 
 def table_texts(source: Path) -> list[str]:
-    """The captions, headers, notes and text cells of the chapters' tables, in English, from the
-    committed outputs (`ztown.publication.tables` writes them into each table output's metadata).
+    """The captions, headers, notes and text cells of the book's tables, in English, from the
+    committed outputs of the notebooks and, for the MyST pages with code (which keep no outputs),
+    from the latest English build's executed copies (`_build/jupyter_execute/`), as for the glued
+    phrases. `ztown.publication.tables` writes them into each table output's metadata.
 
     Numbers in them are placeholders, as in the glued phrases.
     """
@@ -477,6 +479,8 @@ def table_texts(source: Path) -> list[str]:
     texts: dict[str, None] = {}
     for docname in toc_docnames(source):
         path = Path(source) / f"{docname}.ipynb"
+        if not path.is_file():
+            path = Path(source) / "_build" / "jupyter_execute" / f"{docname}.ipynb"
         if not path.is_file():
             continue
         for cell in nbformat.read(path, as_version=4).cells:

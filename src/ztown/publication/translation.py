@@ -672,6 +672,12 @@ def translatable(text: str) -> bool:
     names in Chinese, an address or a dash)."""
     if re.fullmatch(r"(https?://)?[\w-]+(\.[\w-]+)+(/\S*)?", text.strip()):
         return False
+    if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)+", text.strip()):  # a code: a field or parameter name
+        return False
+    if re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)+", text.strip()):  # a name: a package, a program
+        return False
+    if re.fullmatch(r"[0-9a-f]{16,}", text.strip()):  # a hash
+        return False
     return bool(re.search(r"[A-Za-z]{2,}", text)) and not bilingual(text)
 
 
