@@ -645,3 +645,24 @@ def test_every_table_and_figure_is_referenced_from_the_text(book_build):
     problems = [f"{_rel(page)}: {item}" for page in article_pages()
                 for item in unreferenced(page.read_text(encoding="utf-8"))]
     assert not problems, "not referenced from the text:\n" + "\n".join(problems)
+
+
+def test_a_glued_negative_number_has_a_true_minus():
+    from docutils import nodes
+
+    from ztown.publication.sphinxext import true_minus_in_glued_numbers
+
+    doc = nodes.paragraph()
+    doc += nodes.inline("", "-0.72", classes=["pasted-text"])
+    doc += nodes.inline("", "2014-2023", classes=["pasted-text"])
+    doc += nodes.Text(" a hyphen -1 outside a glued value stays")
+    true_minus_in_glued_numbers(None, doc)
+    assert [n.astext() for n in doc.children] == ["\u22120.72", "2014-2023", " a hyphen -1 outside a glued value stays"]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_glued_numbers_in_the_chapters_print_a_true_minus(book_build, chapter):
+    for edition in (HTML_DIR, HTML_DIR / "zh"):
+        page = (edition / "notebooks" / f"{chapter}.html").read_text(encoding="utf-8")
+        hyphens = re.findall(r'<span class="pasted-text">-\d[^<]*</span>', page)
+        assert not hyphens, f"{chapter}: glued numbers with a hyphen for a minus: {hyphens[:5]}"

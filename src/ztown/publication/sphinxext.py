@@ -263,6 +263,21 @@ def alt_text_from_captions(app: Sphinx, doctree) -> None:
                 image["alt"] = text
 
 
+GLUED_MINUS = re.compile(r"(?<![\w.])-(?=\d)")  # a minus sign before a number (not a hyphen in 2014-2023)
+
+
+def true_minus_in_glued_numbers(app: Sphinx, doctree) -> None:
+    """Print a glued number's minus sign as the typographic minus (U+2212), as the tables do:
+    `{glue:text}` formats with Python's format spec, which writes a hyphen ("-0.72")."""
+    for node in list(doctree.findall(nodes.inline)):
+        if "pasted-text" not in node.get("classes", []):
+            continue
+        for text in list(node.findall(nodes.Text)):
+            fixed = GLUED_MINUS.sub("\u2212", text.astext())
+            if fixed != text.astext():
+                text.parent.replace(text, nodes.Text(fixed))
+
+
 def pdf_link(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     """Link the PDF edition from every page's footer, when this build comes with one."""
     pdf = os.environ.get(PDF_ENV)
@@ -361,6 +376,7 @@ def setup(app: Sphinx) -> dict:
     # after the toctree collector (default priority 500) has numbered sections and figures
     app.connect("env-get-updated", letter_appendices, priority=800)
     app.connect("doctree-read", alt_text_from_captions)
+    app.connect("doctree-read", true_minus_in_glued_numbers)
     app.add_directive("ztown-exec-table", ExecutionTable)
     app.add_post_transform(FillExecutionTable)
     app.connect("html-page-context", pdf_link)
