@@ -666,3 +666,8 @@ def test_glued_numbers_in_the_chapters_print_a_true_minus(book_build, chapter):
         page = (edition / "notebooks" / f"{chapter}.html").read_text(encoding="utf-8")
         hyphens = re.findall(r'<span class="pasted-text">-\d[^<]*</span>', page)
         assert not hyphens, f"{chapter}: glued numbers with a hyphen for a minus: {hyphens[:5]}"
+        # ... and the prose, glued phrases included (`publish.true_minus`)
+        from ztown.publication.translation import html_prose
+
+        minus = [p for p in html_prose(page) if re.search(r"(?<![\w.])-(?=\d)", p)]
+        assert not minus, f"{chapter}: a hyphen for a minus in the prose: {minus[:3]}"

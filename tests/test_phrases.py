@@ -55,3 +55,11 @@ def test_a_count_beyond_its_total_is_refused():
 def test_numbers_in_words_stop_at_ten():
     assert [number_words(n, "en") for n in (0, 2, 10, 11, 1200)] == ["zero", "two", "ten", "11", "1,200"]
     assert number_words(2, "zh") == "两"
+
+
+def test_a_glued_phrase_prints_a_true_minus_but_keeps_hyphens_and_code():
+    from ztown.publication.publish import true_minus
+
+    assert true_minus("each is -0.79, bias -0.64 SE") == "each is \u22120.79, bias \u22120.64 SE"
+    assert true_minus("2014-2023, Oaxaca-Blinder, `att_event_-2` and x-1") == \
+        "2014-2023, Oaxaca-Blinder, `att_event_-2` and x-1"

@@ -15,6 +15,7 @@ and under nbval, but are not in the HTML).
 from __future__ import annotations
 
 import numbers
+import re
 
 import matplotlib.pyplot as plt
 
@@ -53,7 +54,17 @@ def text(name: str, value: str) -> None:
     from IPython.display import Markdown
 
     from ztown.publication.translation import phrase
-    _glue(name, Markdown(phrase(str(value))))
+    _glue(name, Markdown(phrase(true_minus(str(value)))))
+
+
+_MINUS = re.compile(r"(?<![\w.])-(?=\d)")  # a minus sign before a number, not a hyphen (2014-2023, Oaxaca-Blinder)
+
+
+def true_minus(text: str) -> str:
+    """A phrase's minus signs as the typographic minus (U+2212), as tables and glued numbers print
+    them; code spans are left as they are."""
+    parts = re.split(r"(`[^`]*`)", text)
+    return "".join(part if part.startswith("`") else _MINUS.sub("\u2212", part) for part in parts)
 
 
 def figure(name: str, fig) -> None:
