@@ -997,9 +997,9 @@ def _data(text) -> str:
 
 def _page_text(text) -> str:
     """Report text as MyST (for a substitution; table cells are escaped by their Table)."""
-    from ztown.publication.tables import _md_cell
+    from ztown.publication.tables import md_cell
 
-    return _md_cell(_data(text))
+    return md_cell(_data(text))
 
 
 def _code(text) -> str:

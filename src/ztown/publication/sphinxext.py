@@ -38,6 +38,11 @@ Presentation (issue 12):
   (A.1, A.2, ...), instead of continuing the chapters' numbers;
 - `alt_text_from_captions` (on `doctree-read`): an image in a figure that has no alt text gets its
   caption's text, so no image's alt text is its file name (myst-nb names glued images by hash);
+- `true_minus_in_glued_numbers` (on `doctree-read`): a glued number's minus sign is the
+  typographic minus (U+2212), as in the tables, not the hyphen of Python's format spec;
+- `ExecutionTable` / `FillExecutionTable`: myst-nb's table of notebook executions, captioned and
+  numbered like every table, its headers and methods in the edition's language
+  (`translate_exec_table`);
 - `pdf_link` (on `html-page-context`): when the build is made for a PDF edition
   ($ZTOWN_BOOK_PDF names the file, set by `ztown book --pdf`), every page's footer links it;
 - kernels started by the build get CurveZMQ transport keys from their manager

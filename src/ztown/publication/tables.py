@@ -421,7 +421,7 @@ def _numeric(c: Col, frame: pd.DataFrame, lang: str = "en") -> bool:
 _INLINE_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|$~&])")
 
 
-def _md_cell(s: str) -> str:
+def md_cell(s: str) -> str:
     """A cell's text for one line of MyST: whitespace collapsed, markup escaped."""
     s = _INLINE_SPECIAL.sub(r"\\\1", " ".join(str(s).split()))
     if s[:1] in set("#+-=%(>:!"):
@@ -478,7 +478,7 @@ class Table:
         for row in [self.header, *self.rows]:
             for j, cell in enumerate(row):
                 lead = "* - " if j == 0 else "  - "
-                lines.append((lead + _md_cell(cell)).rstrip() if cell else lead.rstrip())
+                lines.append((lead + md_cell(cell)).rstrip() if cell else lead.rstrip())
         lines.append(fence)
         if self.notes:
             label = word("note", self.lang)
