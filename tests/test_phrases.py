@@ -63,3 +63,9 @@ def test_a_glued_phrase_prints_a_true_minus_but_keeps_hyphens_and_code():
     assert true_minus("each is -0.79, bias -0.64 SE") == "each is \u22120.79, bias \u22120.64 SE"
     assert true_minus("2014-2023, Oaxaca-Blinder, `att_event_-2` and x-1") == \
         "2014-2023, Oaxaca-Blinder, `att_event_-2` and x-1"
+
+
+def test_a_signed_difference_is_worded_in_both_languages_by_default():
+    assert signed_text(-0.84, lang="en") == "0.84 points below"
+    assert signed_text(-0.84, lang="zh") == "低0.84分"
+    assert signed_text(0.0001, lang="zh") == "相当"

@@ -17,8 +17,6 @@ from __future__ import annotations
 import numbers
 import re
 
-import matplotlib.pyplot as plt
-
 
 def _glue(name, value):
     from myst_nb import glue  # imported here: myst_nb is a book dependency, not a data one
@@ -69,14 +67,19 @@ def true_minus(text: str) -> str:
 
 def figure(name: str, fig) -> None:
     """Glue a figure for `{glue:figure}` and close it."""
+    import matplotlib.pyplot as plt  # here: the book build imports this module for `true_minus` alone
+
     _glue(name, fig)
     plt.close(fig)
 
 
 # --------------------------------------------------------------------------- phrases
 
-_EN_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-_ZH_NUMBERS = ("零", "一", "两", "三", "四", "五", "六", "七", "八", "九", "十")
+# small whole numbers in words, by language (`number_words` writes up to ten; a translated edition also
+# reads "eleven" and "twelve", which `ztown.publication.translation` finds in English phrases)
+NUMBER_WORDS = {"en": ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+                       "eleven", "twelve"),
+                "zh": ("零", "一", "两", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二")}
 
 
 def _lang(lang):
@@ -93,8 +96,7 @@ def _unit(unit, lang: str) -> str:
 def number_words(n: int, lang: str | None = None) -> str:
     """A small whole number in words ("five", "五"); digits from eleven on."""
     lang = _lang(lang)
-    words = _EN_NUMBERS if lang == "en" else _ZH_NUMBERS
-    return words[n] if 0 <= n < len(words) else f"{n:,}"
+    return NUMBER_WORDS[lang][n] if 0 <= n <= 10 else f"{n:,}"
 
 
 def amount_text(value, unit="", *, scale: float = 1.0, digits: int | tuple = 1, lang: str | None = None) -> str:
@@ -129,12 +131,16 @@ def amount(name: str, value, unit="", *, scale: float = 1.0, digits: int | tuple
     text(name, amount_text(value, unit, scale=scale, digits=digits, lang=lang))
 
 
-def signed_text(value, unit="points", *, more="above", less="below", same="level with", digits: int = 2,
+# the words of a signed difference, English and Chinese ("0.84 points below", "低0.84分")
+POINTS, ABOVE, BELOW, LEVEL = ("points", "分"), ("above", "高"), ("below", "低"), ("level with", "相当")
+
+
+def signed_text(value, unit=POINTS, *, more=ABOVE, less=BELOW, same=LEVEL, digits: int = 2,
                 lang: str | None = None) -> str:
     """A signed difference in words: -0.84 -> "0.84 points below"; one that rounds to zero -> `same`.
 
     `more`/`less`/`same` and `unit` are words or (English, Chinese) pairs; Chinese reads
-    "低0.84分" with more=("above", "高"), less=("below", "低"), unit=("points", "分").
+    "低0.84分" (the defaults are such pairs).
     """
     lang = _lang(lang)
     size = f"{abs(float(value)):,.{digits}f}"
@@ -147,7 +153,7 @@ def signed_text(value, unit="points", *, more="above", less="below", same="level
     return f"{direction}{size}{unit}"
 
 
-def signed(name: str, value, unit="points", *, more="above", less="below", same="level with", digits: int = 2,
+def signed(name: str, value, unit=POINTS, *, more=ABOVE, less=BELOW, same=LEVEL, digits: int = 2,
            lang: str | None = None) -> None:
     """Glue `signed_text(...)` for `{glue:md}`, and the size alone as a number (`<name>-size`)."""
     text(name, signed_text(value, unit, more=more, less=less, same=same, digits=digits, lang=lang))

@@ -1003,11 +1003,10 @@ def _page_text(text) -> str:
 
 
 def _code(text) -> str:
-    """Inline code that survives backticks in the text."""
-    text = _data(text)
-    fence = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
+    """Report text as inline code that survives backticks in it."""
+    from ztown.publication.codebook import md_code
+
+    return md_code(_data(text))
 
 
 class _Substitutions:

@@ -268,17 +268,17 @@ def alt_text_from_captions(app: Sphinx, doctree) -> None:
                 image["alt"] = text
 
 
-GLUED_MINUS = re.compile(r"(?<![\w.])-(?=\d)")  # a minus sign before a number (not a hyphen in 2014-2023)
-
-
 def true_minus_in_glued_numbers(app: Sphinx, doctree) -> None:
-    """Print a glued number's minus sign as the typographic minus (U+2212), as the tables do:
-    `{glue:text}` formats with Python's format spec, which writes a hyphen ("-0.72")."""
+    """Print a glued number's minus sign as the typographic minus (U+2212), as the tables and the
+    glued phrases do (`publish.true_minus`): `{glue:text}` formats with Python's format spec, which
+    writes a hyphen ("-0.72")."""
+    from ztown.publication.publish import true_minus
+
     for node in list(doctree.findall(nodes.inline)):
         if "pasted-text" not in node.get("classes", []):
             continue
         for text in list(node.findall(nodes.Text)):
-            fixed = GLUED_MINUS.sub("\u2212", text.astext())
+            fixed = true_minus(text.astext())
             if fixed != text.astext():
                 text.parent.replace(text, nodes.Text(fixed))
 

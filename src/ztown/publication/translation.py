@@ -34,6 +34,8 @@ from pathlib import Path
 
 import nbformat
 
+from ztown.publication.publish import NUMBER_WORDS  # small numbers in words, both languages
+
 # Directives whose body is prose (translated); any other fenced block is kept verbatim.
 PROSE_DIRECTIVES = {"ztown-exec-table", "admonition", "note", "warning", "important", "tip", "hint", "caution", "attention",
                     "seealso", "epigraph", "glue:figure", "figure", "list-table", "table", "margin",
@@ -658,13 +660,10 @@ def phrase(value: str, language: str | None = None, domain: str = PHRASES_DOMAIN
     translated = _CATALOGUES[language, domain].get(template)
     if not translated:
         return value
-    if language == "zh":  # a number the English wrote in words is written in Chinese words
-        values = tuple(ZH_NUMBER_WORDS.get(v.lower(), v) for v in values)
+    if language in NUMBER_WORDS:  # a number the English wrote in words is written in the edition's words
+        from_english = dict(zip(NUMBER_WORDS["en"], NUMBER_WORDS[language]))
+        values = tuple(from_english.get(v.lower(), v) for v in values)
     return fill_placeholders(translated, values)
-
-
-ZH_NUMBER_WORDS = dict(zip(("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-                            "twelve"), ("两", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二")))
 
 
 def translatable(text: str) -> bool:
